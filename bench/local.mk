@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: CECILL-C
+# Benchmarks (placeholder until the suite lands).

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * The mpc_alloc_* functions of <mpcalloc.h>. */
+#include "config.h"
+#include "mpcalloc.h"
+#include "mpca_heap.h"
+#include "mpca_init.h"
+#include "mpca_source.h"
+
+MPCA_EXPORT const char *mpc_alloc_version(void) { return PACKAGE_VERSION; }
+
+MPCA_EXPORT size_t mpc_alloc_release(size_t keep)
+{
+  mpca_global_init();
+  size_t released = 0;
+  mpca_heap *h = mpca_tls_heap;
+  if (h != NULL)
+    released += mpca_heap_trim(h);
+  return released + mpca_source_release(keep);
+}

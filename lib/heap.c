@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Thread heaps. A heap is made once from metadata memory and never destroyed:
+ * when its thread exits it is abandoned to a pool, and the next thread that
+ * needs a heap adopts it with everything it owns and everything freed to it
+ * meanwhile. Blocks freed to an abandoned heap are drained right away by the
+ * freeing thread, which claims the heap for that moment, so a dead thread's
+ * memory is reused even when no new thread comes. The pool lock is taken only
+ * at thread start and exit, never on a malloc/free path. */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include "mpca_error.h"
+#include "mpca_heap.h"
+#include "mpca_huge.h"
+#include "mpca_list.h"
+#include "mpca_medium.h"
+#include "mpca_numa.h"
+#include "mpca_os.h"
+#include "mpca_registry.h"
+#include "mpca_remote.h"
+#include "mpca_small.h"
+#include "mpca_source.h"
+
+#define META_CHUNK ((size_t)1 << 20)
+#define NPOOLS (MPCA_MAX_NODES + 1)
+
+static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *meta_cur, *meta_end;
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static mpca_heap *pools[NPOOLS]; /* abandoned heaps, by node + 1 */
+static _Atomic(mpca_heap *) all_heaps;
+
+static void *meta_alloc(size_t size)
+{
+  size = mpca_align_up(size, MPCA_CACHE_LINE);
+  pthread_mutex_lock(&meta_lock);
+  if (meta_cur == NULL || (size_t)(meta_end - meta_cur) < size) {
+    size_t chunk = size > META_CHUNK ? size : META_CHUNK;
+    char *m = mpca_os_meta_map(chunk);
+    if (m == NULL) {
+      pthread_mutex_unlock(&meta_lock);
+      return NULL;
+    }
+    meta_cur = m;
+    meta_end = m + chunk;
+  }
+  void *p = meta_cur;
+  meta_cur += size;
+  pthread_mutex_unlock(&meta_lock);
+  return p;
+}
+
+static void heap_init(mpca_heap *h, int node)
+{
+  memset(h, 0, sizeof *h);
+  mpca_remote_init(&h->rfq);
+  atomic_init(&h->state, MPCA_HEAP_ACTIVE);
+  for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
+    h->cur[c] = &mpca_run_empty;
+    mpca_list_init(&h->partial[c]);
+  }
+  mpca_list_init(&h->small_avail);
+  mpca_list_init(&h->small_full);
+  for (unsigned b = 0; b < MPCA_MEDIUM_NBINS; b++)
+    mpca_list_init(&h->bins[b]);
+  mpca_list_init(&h->medium_segs);
+  h->node = node;
+  h->source = mpca_source_for_node(node);
+}
+
+static mpca_heap *pool_pop(int node)
+{
+  pthread_mutex_lock(&pool_lock);
+  mpca_heap *h = pools[node + 1];
+  if (h)
+    pools[node + 1] = h->pool_next;
+  pthread_mutex_unlock(&pool_lock);
+  return h;
+}
+
+static void pool_push(mpca_heap *h)
+{
+  pthread_mutex_lock(&pool_lock);
+  h->pool_next = pools[h->node + 1];
+  pools[h->node + 1] = h;
+  pthread_mutex_unlock(&pool_lock);
+}
+
+mpca_heap *mpca_heap_acquire(void)
+{
+  int node = mpca_numa_thread_node();
+  mpca_heap *h = pool_pop(node);
+  if (h != NULL) {
+    /* A drainer may hold it for a moment. */
+    int expected = MPCA_HEAP_ABANDONED;
+    while (!atomic_compare_exchange_weak_explicit(&h->state, &expected, MPCA_HEAP_ACTIVE, memory_order_acquire,
+                                                  memory_order_relaxed)) {
+      expected = MPCA_HEAP_ABANDONED;
+      sched_yield();
+    }
+    mpca_heap_drain(h);
+    return h;
+  }
+  h = meta_alloc(sizeof *h);
+  if (h == NULL) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  heap_init(h, node);
+  mpca_heap *head = atomic_load_explicit(&all_heaps, memory_order_relaxed);
+  do {
+    h->all_next = head;
+  } while (!atomic_compare_exchange_weak_explicit(&all_heaps, &head, h, memory_order_release, memory_order_relaxed));
+  return h;
+}
+
+mpca_heap *mpca_heap_first(void) { return atomic_load_explicit(&all_heaps, memory_order_acquire); }
+
+size_t mpca_heap_trim(mpca_heap *h)
+{
+  mpca_heap_drain(h);
+  mpca_small_flush(h);
+  return mpca_small_release_empty(h, 0) + mpca_medium_release_empty(h, 0);
+}
+
+void mpca_heap_abandon(mpca_heap *h)
+{
+  mpca_heap_trim(h);
+  atomic_store_explicit(&h->state, MPCA_HEAP_ABANDONED, memory_order_release);
+  pool_push(h);
+  /* Blocks freed to us between the drain and the store above would wait
+   * for an adopter: drain them now if nobody else does. */
+  if (mpca_remote_pending(&h->rfq)) {
+    int expected = MPCA_HEAP_ABANDONED;
+    if (atomic_compare_exchange_strong_explicit(&h->state, &expected, MPCA_HEAP_CLAIMED, memory_order_acquire,
+                                                memory_order_relaxed)) {
+      mpca_heap_drain(h);
+      atomic_store_explicit(&h->state, MPCA_HEAP_ABANDONED, memory_order_release);
+    }
+  }
+}
+
+void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
+{
+  switch (seg->kind) {
+  case MPCA_KIND_SMALL: mpca_small_free(h, seg, p, fn); break;
+  case MPCA_KIND_MEDIUM: mpca_medium_free(h, seg, p, fn); break;
+  case MPCA_KIND_HUGE: mpca_huge_free(h, seg, p, fn); break;
+  default: mpca_bad_pointer(fn, p, "double free or invalid pointer (memory is not allocated)"); break;
+  }
+}
+
+void mpca_heap_drain(mpca_heap *h)
+{
+  mpca_rnode *n = mpca_remote_take_all(&h->rfq);
+  while (n != NULL) {
+    mpca_rnode *next = n->next;
+    mpca_seg *seg = mpca_registry_lookup(n);
+    if (mpca_unlikely(seg == NULL || seg->owner != h))
+      mpca_fatal("mpcalloc: heap corruption: remote-freed block %p does not belong to heap %p; aborting\n",
+                 (void *)n, (void *)h);
+    mpca_heap_free_local(h, seg, n, "free");
+    h->cnt.remote_received++;
+    n = next;
+  }
+}
+
+void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
+{
+  mpca_heap *owner = seg->owner;
+  /* Check what we can before the block leaves our hands: the owner would
+   * only find out later, far from the culprit. */
+  if (seg->kind == MPCA_KIND_SMALL) {
+    mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
+    size_t off = (size_t)((char *)p - r->base);
+    size_t slot = (off * r->recip) >> 32;
+    if (r->state == MPCA_RUN_FREE || slot * r->size != off || slot >= r->nslots) {
+      mpca_bad_pointer("free", p, "invalid pointer (not the start of an allocated small block)");
+      return;
+    }
+  } else if (!mpca_medium_valid(seg, p)) {
+    mpca_bad_pointer("free", p, "invalid pointer or double free (medium block not in use)");
+    return;
+  }
+  mpca_remote_push(&owner->rfq, p);
+  if (me)
+    me->cnt.remote_sent++;
+  if (atomic_load_explicit(&owner->state, memory_order_relaxed) == MPCA_HEAP_ABANDONED) {
+    int expected = MPCA_HEAP_ABANDONED;
+    if (atomic_compare_exchange_strong_explicit(&owner->state, &expected, MPCA_HEAP_CLAIMED, memory_order_acquire,
+                                                memory_order_relaxed)) {
+      mpca_heap_drain(owner);
+      atomic_store_explicit(&owner->state, MPCA_HEAP_ABANDONED, memory_order_release);
+    }
+  }
+}
+
+void mpca_heaps_fork_prepare(void)
+{
+  pthread_mutex_lock(&pool_lock);
+  pthread_mutex_lock(&meta_lock);
+}
+
+void mpca_heaps_fork_parent(void)
+{
+  pthread_mutex_unlock(&meta_lock);
+  pthread_mutex_unlock(&pool_lock);
+}
+
+void mpca_heaps_fork_child(mpca_heap *survivor)
+{
+  pthread_mutex_init(&meta_lock, NULL);
+  pthread_mutex_init(&pool_lock, NULL);
+  /* Only the forking thread lives on. Heaps that other threads were using may
+   * have been caught mid-update: they are orphaned, never adopted (their
+   * memory stays unused in the child). Abandoned heaps were consistent. */
+  for (int i = 0; i < NPOOLS; i++)
+    pools[i] = NULL;
+  for (mpca_heap *h = mpca_heap_first(); h; h = h->all_next) {
+    if (h == survivor)
+      continue;
+    if (atomic_load_explicit(&h->state, memory_order_relaxed) == MPCA_HEAP_ABANDONED) {
+      h->pool_next = pools[h->node + 1];
+      pools[h->node + 1] = h;
+    } else {
+      atomic_store_explicit(&h->state, MPCA_HEAP_ORPHAN, memory_order_relaxed);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Huge blocks (above MPCA_MEDIUM_MAX): the block owns its macro block, whose
+ * header sits in front of the payload. A freed huge block goes back to its
+ * source's cache directly, from any thread: no remote queue, no owner. */
+#include <string.h>
+#include "mpca_error.h"
+#include "mpca_huge.h"
+#include "mpca_os.h"
+#include "mpca_source.h"
+
+void *mpca_huge_malloc(mpca_heap *h, mpca_source *s, size_t size, size_t align, bool zero)
+{
+  size_t off = mpca_align_up(MPCA_HUGE_HDR, align);
+  /* Macro blocks are only MPCA_SEG_SIZE-aligned: larger alignments need slack. */
+  size_t slack = align > MPCA_SEG_SIZE ? align : 0;
+  if (size > SIZE_MAX / 2 - off - slack)
+    return NULL;
+  mpca_seg *seg = mpca_source_get(s, off + slack + size);
+  if (seg == NULL)
+    return NULL;
+  char *p = (char *)mpca_align_up((uintptr_t)seg + MPCA_HUGE_HDR, align);
+  seg->kind = MPCA_KIND_HUGE;
+  seg->owner = NULL;
+  seg->payload_off = (size_t)(p - (char *)seg);
+  seg->req_size = size;
+  if (zero && !seg->fresh)
+    memset(p, 0, size);
+  h->cnt.huge_allocs++;
+  return p;
+}
+
+void mpca_huge_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
+{
+  if (mpca_unlikely(!mpca_huge_valid(seg, p))) {
+    mpca_bad_pointer(fn, p, "invalid pointer (inside a huge block, not at its start)");
+    return;
+  }
+  if (h)
+    h->cnt.huge_frees++;
+  mpca_source_put(seg);
+}
+
+void *mpca_huge_resize(mpca_seg *seg, void *p, size_t size)
+{
+  size_t off = (size_t)((char *)p - (char *)seg);
+  mpca_seg *moved = mpca_source_resize(seg, off + size);
+  if (moved == NULL)
+    return NULL;
+  moved->req_size = size;
+  return (char *)moved + off;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Bootstrap. The first malloc of the process (possibly before main, inside
+ * another library's constructor, or from libnuma's own set-up) runs the
+ * global set-up here: options, size classes, sources, NUMA topology. Nothing
+ * in it calls malloc. A thread's first malloc then gets a heap; a pthread key
+ * destructor abandons it at thread exit; pthread_atfork handlers keep the
+ * child of a fork consistent. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+#include "mpca_config.h"
+#include "mpca_heap.h"
+#include "mpca_init.h"
+#include "mpca_numa.h"
+#include "mpca_os.h"
+#include "mpca_small.h"
+#include "mpca_source.h"
+
+__thread mpca_heap *mpca_tls_heap __attribute__((tls_model("initial-exec")));
+
+enum { INIT_NONE, INIT_RUNNING, INIT_DONE };
+static _Atomic int init_state;
+static pthread_key_t exit_key;
+static _Atomic int late_init_done;
+
+extern char **environ;
+
+static void thread_exit(void *arg)
+{
+  mpca_heap *h = arg;
+  mpca_tls_heap = NULL;
+  if (h)
+    mpca_heap_abandon(h);
+}
+
+static void fork_prepare(void)
+{
+  mpca_heaps_fork_prepare();
+  mpca_sources_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+  mpca_sources_fork_parent();
+  mpca_heaps_fork_parent();
+}
+
+static void fork_child(void)
+{
+  mpca_sources_fork_child();
+  mpca_heaps_fork_child(mpca_tls_heap);
+}
+
+static void global_setup(void)
+{
+  /* Like glibc's MALLOC_*: environment ignored for set-user-ID programs. */
+  bool secure = getauxval(AT_SECURE) != 0;
+  mpca_config_load(secure ? NULL : environ, 2);
+  mpca_small_init();
+  mpca_sources_init();
+  mpca_numa_init();
+  if (pthread_key_create(&exit_key, thread_exit) != 0)
+    mpca_fatal("mpcalloc: cannot create the thread-exit key; aborting\n");
+  if (mpca_opt[MPCA_OPT_PRINT_CONFIG])
+    mpca_config_print(2);
+}
+
+void mpca_global_init(void)
+{
+  if (mpca_likely(atomic_load_explicit(&init_state, memory_order_acquire) == INIT_DONE))
+    return;
+  int expected = INIT_NONE;
+  if (atomic_compare_exchange_strong_explicit(&init_state, &expected, INIT_RUNNING, memory_order_acq_rel,
+                                              memory_order_acquire)) {
+    global_setup();
+    atomic_store_explicit(&init_state, INIT_DONE, memory_order_release);
+    return;
+  }
+  while (atomic_load_explicit(&init_state, memory_order_acquire) != INIT_DONE)
+    sched_yield();
+}
+
+mpca_heap *mpca_thread_init(void)
+{
+  mpca_global_init();
+  mpca_heap *h = mpca_heap_acquire();
+  if (h == NULL)
+    return NULL;
+  mpca_tls_heap = h;
+  /* These may allocate: the heap is in place by now. */
+  pthread_setspecific(exit_key, h);
+  int expected = 0;
+  if (atomic_compare_exchange_strong(&late_init_done, &expected, 1))
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+  return h;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * The option table: every MPCALLOC_* variable, its type, default, bounds and
+ * help, read once at start-up without malloc. */
+#ifndef MPCA_CONFIG_H
+#define MPCA_CONFIG_H
+
+#include "mpca_common.h"
+
+enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM };
+
+#define MPCA_KIB ((uint64_t)1 << 10)
+#define MPCA_MIB ((uint64_t)1 << 20)
+#define MPCA_GIB ((uint64_t)1 << 30)
+#define MPCA_TIB ((uint64_t)1 << 40)
+
+/* X(id, type, default, min, max, choices, help) */
+#define MPCA_OPTIONS(X)                                                                                \
+  X(KEEP_MAX, SIZE, 512 * MPCA_MIB, 0, MPCA_TIB, NULL,                                                 \
+    "largest free block a memory source keeps cached for reuse")                                      \
+  X(KEEP_MEM, SIZE, 2 * MPCA_GIB, 0, 64 * MPCA_TIB, NULL,                                              \
+    "most free memory one memory source (NUMA node) keeps cached")                                   \
+  X(RETAIN_MAX, SIZE, 2 * MPCA_GIB, 0, 64 * MPCA_TIB, NULL,                                            \
+    "process-wide budget of free memory kept mapped by all sources together")                        \
+  X(ON_ERROR, ENUM, 0, 0, 1, mpca_opt_on_error_names,                                                  \
+    "reaction to an invalid or double free: abort (default) or warn and continue")                   \
+  X(PRINT_CONFIG, BOOL, 0, 0, 1, NULL, "print the effective configuration on stderr at start-up")
+
+enum mpca_opt_id {
+#define MPCA_X(id, type, def, min, max, choices, help) MPCA_OPT_##id,
+  MPCA_OPTIONS(MPCA_X)
+#undef MPCA_X
+      MPCA_OPT_COUNT
+};
+
+enum mpca_on_error { MPCA_ON_ERROR_ABORT = 0, MPCA_ON_ERROR_WARN = 1 };
+
+typedef struct mpca_option {
+  const char *name; /* without the MPCALLOC_ prefix */
+  enum mpca_opt_type type;
+  uint64_t def, min, max;
+  const char *const *choices; /* enum: NULL-terminated names, value = index */
+  const char *help;
+} mpca_option;
+
+extern const mpca_option mpca_options[MPCA_OPT_COUNT] MPCA_INTERNAL;
+extern uint64_t mpca_opt[MPCA_OPT_COUNT] MPCA_INTERNAL;
+
+/* Parsers: 0 on success, else a static string saying what is wrong. */
+MPCA_INTERNAL const char *mpca_parse_size(const char *s, uint64_t *out);
+MPCA_INTERNAL const char *mpca_parse_bool(const char *s, uint64_t *out);
+MPCA_INTERNAL const char *mpca_parse_enum(const char *s, const char *const *choices, uint64_t *out);
+
+/* Reset to defaults, then read MPCALLOC_* from `env` (NULL-terminated);
+ * diagnostics go to file descriptor `fd`. Returns the number of complaints. */
+MPCA_INTERNAL int mpca_config_load(char *const *env, int fd);
+/* Write "NAME=value" lines of the effective configuration to fd. */
+MPCA_INTERNAL void mpca_config_print(int fd);
+MPCA_INTERNAL size_t mpca_format_size(char *buf, size_t n, uint64_t v);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Thread heaps: creation from metadata memory, abandonment at thread exit,
+ * adoption by later threads, remote frees and their draining, and the
+ * kind dispatch of a free. */
+#ifndef MPCA_HEAP_H
+#define MPCA_HEAP_H
+
+#include "mpca_types.h"
+
+/* A heap for the calling thread: an abandoned one if any, else a new one.
+ * NULL with errno ENOMEM when no metadata memory can be had. */
+MPCA_INTERNAL mpca_heap *mpca_heap_acquire(void);
+/* The thread is done with `h`: drain, give empty memory back, publish it for
+ * adoption. */
+MPCA_INTERNAL void mpca_heap_abandon(mpca_heap *h);
+/* Free `p` of macro block `seg` owned by `h` (the caller holds h). */
+MPCA_INTERNAL void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
+/* Send `p` to the heap that owns it; `me` may be NULL. */
+MPCA_INTERNAL void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p);
+/* Process the remote-free queue of `h` (owner or claimer). */
+MPCA_INTERNAL void mpca_heap_drain(mpca_heap *h);
+/* Give back empty macro blocks held by `h`; returns bytes released. */
+MPCA_INTERNAL size_t mpca_heap_trim(mpca_heap *h);
+/* First heap of the list of every heap (for statistics). */
+MPCA_INTERNAL mpca_heap *mpca_heap_first(void);
+
+MPCA_INTERNAL void mpca_heaps_fork_prepare(void);
+MPCA_INTERNAL void mpca_heaps_fork_parent(void);
+MPCA_INTERNAL void mpca_heaps_fork_child(mpca_heap *survivor);
+
+#endif

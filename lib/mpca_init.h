@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Start-up, the thread-local heap pointer, thread exit and fork. */
+#ifndef MPCA_INIT_H
+#define MPCA_INIT_H
+
+#include "mpca_types.h"
+
+/* initial-exec: no __tls_get_addr, hence no hidden malloc on first access. */
+extern __thread mpca_heap *mpca_tls_heap __attribute__((tls_model("initial-exec"))) MPCA_INTERNAL;
+
+/* One-time process set-up; safe to call from any thread, any time. */
+MPCA_INTERNAL void mpca_global_init(void);
+/* Slow path of the first allocation of a thread: set-up + a heap.
+ * NULL with errno ENOMEM when no heap can be had. */
+MPCA_INTERNAL MPCA_COLD mpca_heap *mpca_thread_init(void);
+
+MPCA_INLINE mpca_heap *mpca_heap_get(void)
+{
+  mpca_heap *h = mpca_tls_heap;
+  if (mpca_likely(h != NULL))
+    return h;
+  return mpca_thread_init();
+}
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Medium blocks: boundary-tag chunks in MPCA_MEDIUM_SEG_SIZE macro blocks,
+ * free chunks on size-segregated doubly linked lists with a bitmap of
+ * non-empty lists. Owner thread only. */
+#ifndef MPCA_MEDIUM_H
+#define MPCA_MEDIUM_H
+
+#include "mpca_types.h"
+
+#define MPCA_MEDIUM_FIRST mpca_align_up(sizeof(mpca_seg), MPCA_ALIGNMENT)
+/* Bytes of chunks in one medium macro block (the end sentinel excluded). */
+#define MPCA_MEDIUM_AREA (MPCA_MEDIUM_SEG_SIZE - MPCA_MEDIUM_FIRST - MPCA_CHUNK_HDR)
+
+MPCA_INLINE size_t mpca_chunk_size(const mpca_chunk *c) { return c->head & ~MPCA_CHUNK_FLAGS; }
+MPCA_INLINE mpca_chunk *mpca_chunk_of(const void *p) { return (mpca_chunk *)((char *)p - MPCA_CHUNK_HDR); }
+MPCA_INLINE void *mpca_chunk_payload(mpca_chunk *c) { return (char *)c + MPCA_CHUNK_HDR; }
+
+/* Bin of a free chunk of `size` (chunks in bin b are >= its lower bound). */
+MPCA_INTERNAL unsigned mpca_medium_bin_floor(size_t size);
+/* First bin all of whose chunks are >= size (MPCA_MEDIUM_NBINS if none). */
+MPCA_INTERNAL unsigned mpca_medium_bin_ceil(size_t size);
+MPCA_INTERNAL size_t mpca_medium_bin_min(unsigned bin);
+
+/* Chunk size that serves a request of `size` bytes. */
+MPCA_INLINE size_t mpca_medium_chunk_for(size_t size)
+{
+  size_t c = mpca_align_up(size + MPCA_CHUNK_HDR, MPCA_ALIGNMENT);
+  return c < MPCA_MEDIUM_MIN_CHUNK ? MPCA_MEDIUM_MIN_CHUNK : c;
+}
+
+MPCA_INTERNAL void *mpca_medium_malloc(mpca_heap *h, size_t size);
+MPCA_INTERNAL void *mpca_medium_memalign(mpca_heap *h, size_t align, size_t size);
+MPCA_INTERNAL void mpca_medium_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
+/* Grow or shrink in place; false if it cannot (the block is unchanged). */
+MPCA_INTERNAL bool mpca_medium_resize(mpca_heap *h, mpca_seg *seg, void *p, size_t size);
+MPCA_INTERNAL size_t mpca_medium_usable(const void *p);
+/* A pointer that passes the chunk checks (for realloc / usable size). */
+MPCA_INTERNAL bool mpca_medium_valid(const mpca_seg *seg, const void *p);
+MPCA_INTERNAL size_t mpca_medium_release_empty(mpca_heap *h, unsigned keep);
+
+#endif

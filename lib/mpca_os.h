@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * OS primitives: page-granular mappings, aligned mappings, mremap, release,
+ * and the one way the allocator writes to stderr (no stdio, no malloc). */
+#ifndef MPCA_OS_H
+#define MPCA_OS_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include "mpca_common.h"
+
+typedef struct mpca_os_counters {
+  _Atomic uint64_t mmap_calls, munmap_calls, mremap_calls, madvise_calls;
+  _Atomic uint64_t mapped; /* bytes currently mapped for heaps and caches */
+} mpca_os_counters;
+extern mpca_os_counters mpca_os_cnt MPCA_INTERNAL;
+
+MPCA_INTERNAL size_t mpca_os_page_size(void);
+/* Fresh zeroed mapping of `size` bytes starting on a multiple of `align`
+ * (a power of two >= page size). NULL on failure; errno is ENOMEM then. */
+MPCA_INTERNAL void *mpca_os_map_aligned(size_t size, size_t align);
+MPCA_INTERNAL void mpca_os_unmap(void *p, size_t size);
+/* Grow or shrink in place; false when the neighbourhood is taken. */
+MPCA_INTERNAL bool mpca_os_remap_inplace(void *p, size_t old_size, size_t new_size);
+/* An aligned window of address space with no access, to move a mapping into. */
+MPCA_INTERNAL void *mpca_os_reserve_aligned(size_t size, size_t align);
+MPCA_INTERNAL void mpca_os_unmap_reserved(void *p, size_t size);
+/* Move [p, p+old_size) onto the reserved window `target`, keeping the pages. */
+MPCA_INTERNAL bool mpca_os_remap_fixed(void *p, size_t old_size, size_t new_size, void *target);
+/* Metadata memory (never freed): zeroed, page-granular. */
+MPCA_INTERNAL void *mpca_os_meta_map(size_t size);
+MPCA_INTERNAL void mpca_os_meta_unmap(void *p, size_t size);
+
+/* stderr output without malloc: %s %p %zu %zx %d %c and %%. */
+MPCA_INTERNAL void mpca_printf_fd(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+MPCA_INTERNAL void mpca_vprintf_fd(int fd, const char *fmt, va_list ap);
+MPCA_INTERNAL size_t mpca_snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+MPCA_INTERNAL void mpca_fatal(const char *fmt, ...) __attribute__((noreturn, cold, format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Small blocks: size classes and runs with a bitmap header. The run
+ * operations here are pure (no heap, no lock) so they can be inlined into the
+ * malloc/free fast paths and tested alone. */
+#ifndef MPCA_SMALL_H
+#define MPCA_SMALL_H
+
+#include "mpca_types.h"
+
+typedef struct mpca_size_class {
+  uint32_t size;
+  uint32_t recip;
+  uint16_t nslots;
+} mpca_size_class;
+
+extern mpca_size_class mpca_classes[MPCA_SMALL_NCLASSES] MPCA_INTERNAL;
+extern uint8_t mpca_class_lut[MPCA_SMALL_MAX / MPCA_ALIGNMENT + 1] MPCA_INTERNAL;
+/* A run with no free slot: the initial "current run" of every class. */
+extern mpca_run mpca_run_empty MPCA_INTERNAL;
+
+MPCA_INTERNAL void mpca_small_init(void);
+/* Size of class `cls` computed from its definition (used to build the tables). */
+MPCA_INTERNAL size_t mpca_small_class_size(unsigned cls);
+
+MPCA_INLINE unsigned mpca_small_class(size_t size)
+{
+  return mpca_class_lut[(size + MPCA_ALIGNMENT - 1) / MPCA_ALIGNMENT];
+}
+
+MPCA_INTERNAL void mpca_run_init(mpca_run *r, unsigned cls, char *base);
+
+/* Take the lowest free slot. Requires r->nfree > 0. */
+MPCA_INLINE void *mpca_run_alloc(mpca_run *r)
+{
+  unsigned w = r->hint;
+  uint64_t b;
+  while ((b = r->bitmap[w]) == 0)
+    w++;
+  r->bitmap[w] = b & (b - 1);
+  r->hint = (uint16_t)w;
+  r->nfree--;
+  return r->base + ((size_t)w * 64 + (unsigned)__builtin_ctzll(b)) * r->size;
+}
+
+enum mpca_run_free_result { MPCA_RUN_FREED = 0, MPCA_RUN_BAD_POINTER, MPCA_RUN_DOUBLE_FREE };
+
+/* Give slot of `p` back. Detects interior pointers, pointers past the last
+ * slot, frees into an unused run, and double frees. */
+MPCA_INLINE enum mpca_run_free_result mpca_run_free(mpca_run *r, const void *p)
+{
+  size_t off = (size_t)((const char *)p - r->base);
+  size_t slot = (off * r->recip) >> 32;
+  if (mpca_unlikely(slot * r->size != off || slot >= r->nslots || r->state == MPCA_RUN_FREE))
+    return MPCA_RUN_BAD_POINTER;
+  size_t w = slot / 64;
+  uint64_t m = (uint64_t)1 << (slot % 64);
+  if (mpca_unlikely(r->bitmap[w] & m))
+    return MPCA_RUN_DOUBLE_FREE;
+  r->bitmap[w] |= m;
+  r->nfree++;
+  if (w < r->hint)
+    r->hint = (uint16_t)w;
+  return MPCA_RUN_FREED;
+}
+
+MPCA_INLINE mpca_small_seg *mpca_small_seg_of(const void *p)
+{
+  return (mpca_small_seg *)((uintptr_t)p & ~(uintptr_t)MPCA_SEG_MASK);
+}
+
+MPCA_INLINE mpca_run *mpca_small_run_of(mpca_small_seg *seg, const void *p)
+{
+  return &seg->runs[((uintptr_t)p & MPCA_SEG_MASK) >> MPCA_RUN_SHIFT];
+}
+
+/* Heap level (owner thread only). */
+MPCA_INTERNAL void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls);
+/* After a free changed a non-current run's state (was full, or is now empty). */
+MPCA_INTERNAL void mpca_small_run_changed(mpca_heap *h, mpca_run *r);
+/* Local free with full checks; aborts (or warns) on a bad pointer. */
+MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
+/* Retire the current runs (thread exit, trim): empty ones go back. */
+MPCA_INTERNAL void mpca_small_flush(mpca_heap *h);
+/* Give fully free small macro blocks back to the source, keeping `keep`. */
+MPCA_INTERNAL size_t mpca_small_release_empty(mpca_heap *h, unsigned keep);
+
+MPCA_INLINE void mpca_small_after_free(mpca_heap *h, mpca_run *r)
+{
+  if (mpca_unlikely(r->state != MPCA_RUN_CURRENT) && (r->state == MPCA_RUN_FULL || r->nfree == r->nslots))
+    mpca_small_run_changed(h, r);
+}
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Memory sources: where macro blocks come from and go back to. One per NUMA
+ * node plus an unbound one; each keeps a cache of free, still-mapped blocks
+ * under the limits of the option table and the process-wide retention budget. */
+#ifndef MPCA_SOURCE_H
+#define MPCA_SOURCE_H
+
+#include "mpca_types.h"
+
+/* Retained (cached) bytes over all sources. */
+extern _Atomic size_t mpca_retained MPCA_INTERNAL;
+
+MPCA_INTERNAL void mpca_sources_init(void);
+MPCA_INTERNAL mpca_source *mpca_source_for_node(int node);
+/* A registered, MPCA_SEG_SIZE-aligned macro block of at least `size` bytes
+ * whose header has size, source, node and fresh set; the caller sets kind.
+ * NULL with errno ENOMEM on failure. */
+MPCA_INTERNAL mpca_seg *mpca_source_get(mpca_source *s, size_t size);
+/* Give a macro block back: cached if the limits allow, else unmapped. */
+MPCA_INTERNAL void mpca_source_put(mpca_seg *seg);
+/* Resize a huge block's mapping keeping its pages (mremap). Returns the
+ * (possibly moved) header, or NULL with the block untouched. */
+MPCA_INTERNAL mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size);
+/* Unmap cached blocks, oldest first, until at most `keep` bytes stay cached
+ * in all sources together; returns the bytes released. */
+MPCA_INTERNAL size_t mpca_source_release(size_t keep);
+MPCA_INTERNAL size_t mpca_source_cached(const mpca_source *s);
+
+MPCA_INTERNAL void mpca_sources_fork_prepare(void);
+MPCA_INTERNAL void mpca_sources_fork_parent(void);
+MPCA_INTERNAL void mpca_sources_fork_child(void);
+
+#endif

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Every core structure of the allocator, and the invariants that hold them
+ * together. Read this first.
+ *
+ *  - A macro block ("seg") is MPCA_SEG_SIZE-aligned and a multiple of a page
+ *    long; its first bytes are a mpca_seg header. The registry maps each
+ *    MPCA_SEG_SIZE unit the block covers to that header, from the moment the
+ *    block is handed out by its source until it is unmapped.
+ *  - seg->kind says who owns the rest: a heap's small runs, a heap's medium
+ *    chunks, one huge block, or the source cache (MPCA_KIND_CACHED).
+ *  - seg->owner never changes while a small or medium seg is in use: heaps are
+ *    never destroyed, only abandoned and adopted, so a remote free can always
+ *    reach the owner's queue.
+ *  - Only the thread that holds a heap (state ACTIVE, or CLAIMED by a drainer)
+ *    touches its runs, chunks and lists. Other threads only push on its
+ *    remote-free queue.
+ *  - A small run's bitmap has a 1 for every free slot; nfree counts them.
+ *  - A medium chunk's head word holds its size and the INUSE/PREV_INUSE bits;
+ *    a free chunk stores its size again in the next chunk's prev_size.
+ *  - A cached seg (kind CACHED) is still mapped; cached bytes are counted in
+ *    its source and in the process-wide retention counter.
+ */
+#ifndef MPCA_TYPES_H
+#define MPCA_TYPES_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include "mpca_common.h"
+
+typedef struct mpca_heap mpca_heap;
+typedef struct mpca_source mpca_source;
+
+enum mpca_kind {
+  MPCA_KIND_SMALL = 0x534d4131u,  /* "SMA1" */
+  MPCA_KIND_MEDIUM = 0x4d454431u, /* "MED1" */
+  MPCA_KIND_HUGE = 0x48554731u,   /* "HUG1" */
+  MPCA_KIND_CACHED = 0x43414331u, /* "CAC1" */
+};
+
+/* Intrusive doubly linked list node. */
+typedef struct mpca_list {
+  struct mpca_list *next, *prev;
+} mpca_list;
+
+/* --- small runs --------------------------------------------------------- */
+enum mpca_run_state { MPCA_RUN_FREE = 0, MPCA_RUN_CURRENT, MPCA_RUN_PARTIAL, MPCA_RUN_FULL };
+
+typedef struct mpca_run {
+  uint16_t cls;    /* size class index */
+  uint16_t nfree;  /* free slots */
+  uint16_t nslots; /* slots in the run */
+  uint16_t hint;   /* no free slot below bitmap word `hint` */
+  uint8_t state;   /* enum mpca_run_state */
+  uint8_t pad[3];
+  uint32_t size;   /* block size of the class */
+  uint32_t recip;  /* ceil(2^32 / size): slot = (offset * recip) >> 32 */
+  uint32_t pad2;
+  char *base;      /* first slot */
+  mpca_list link;  /* heap partial list of its class */
+  uint64_t bitmap[MPCA_RUN_BITMAP_WORDS]; /* 1 = free slot */
+} mpca_run;
+
+/* --- macro block header ------------------------------------------------- */
+typedef struct mpca_seg {
+  uint32_t kind;       /* enum mpca_kind */
+  uint32_t node;       /* NUMA node of the source, or -1 */
+  size_t size;         /* mapped bytes, a page multiple */
+  mpca_heap *owner;    /* small/medium: owning heap */
+  mpca_source *source; /* where it goes back to */
+  mpca_list link;      /* heap list (small/medium) or source cache bin */
+  mpca_list lru;       /* source cache age order */
+  /* huge */
+  size_t payload_off;  /* offset of the user pointer */
+  size_t req_size;     /* bytes asked for (stats) */
+  /* small */
+  uint64_t free_runs;  /* bit i: run i unused */
+  uint8_t fresh;       /* memory known zero (straight from the OS) */
+} mpca_seg;
+
+typedef struct mpca_small_seg {
+  mpca_seg hdr;
+  mpca_run runs[MPCA_RUNS_PER_SEG]; /* runs[0] is the header's own space */
+} mpca_small_seg;
+
+static_assert(sizeof(mpca_small_seg) <= MPCA_RUN_SIZE, "small seg header must fit in run 0");
+
+/* --- medium chunks ------------------------------------------------------ */
+typedef struct mpca_chunk {
+  size_t prev_size; /* valid only when the previous chunk is free */
+  size_t head;      /* size | flags */
+  mpca_list link;   /* free chunks only: bin list */
+} mpca_chunk;
+
+#define MPCA_CHUNK_HDR ((size_t)16)
+#define MPCA_CHUNK_INUSE ((size_t)1)
+#define MPCA_CHUNK_PREV_INUSE ((size_t)2)
+#define MPCA_CHUNK_FLAGS ((size_t)15)
+
+/* --- remote-free queue (MPSC) ------------------------------------------ */
+typedef struct mpca_rnode {
+  struct mpca_rnode *next;
+} mpca_rnode;
+
+typedef struct mpca_remote_queue {
+  _Atomic(mpca_rnode *) head;
+} mpca_remote_queue;
+
+/* --- statistics counters (per heap, plain) ------------------------------ */
+#define MPCA_HEAP_COUNTERS(X)                                                   \
+  X(small_runs_made, "small runs taken from macro blocks")                     \
+  X(small_runs_released, "empty small runs given back")                        \
+  X(segs_acquired, "small/medium macro blocks taken from a source")           \
+  X(segs_released, "small/medium macro blocks given back to a source")        \
+  X(huge_allocs, "huge blocks allocated")                                      \
+  X(huge_frees, "huge blocks freed")                                           \
+  X(remote_sent, "blocks freed to another heap")                               \
+  X(remote_received, "blocks drained from the remote-free queue")
+
+typedef struct mpca_heap_counters {
+#define MPCA_X(name, help) uint64_t name;
+  MPCA_HEAP_COUNTERS(MPCA_X)
+#undef MPCA_X
+} mpca_heap_counters;
+
+/* --- thread heap -------------------------------------------------------- */
+enum mpca_heap_state { MPCA_HEAP_ACTIVE = 1, MPCA_HEAP_ABANDONED, MPCA_HEAP_CLAIMED, MPCA_HEAP_ORPHAN };
+
+struct mpca_heap {
+  /* written by other threads: keep it on its own cache line */
+  MPCA_ALIGNED(MPCA_CACHE_LINE) mpca_remote_queue rfq;
+  _Atomic int state;
+  char pad0[MPCA_CACHE_LINE - sizeof(mpca_remote_queue) - sizeof(int)];
+
+  /* owner-only from here */
+  MPCA_ALIGNED(MPCA_CACHE_LINE) mpca_run *cur[MPCA_SMALL_NCLASSES];
+  mpca_list partial[MPCA_SMALL_NCLASSES];
+  mpca_list small_avail; /* small segs with a free run */
+  mpca_list small_full;  /* small segs with none */
+  unsigned small_empty_segs;
+
+  uint64_t bin_map; /* bit b: medium bin b is not empty */
+  mpca_list bins[MPCA_MEDIUM_NBINS];
+  mpca_list medium_segs;
+  unsigned medium_empty_segs;
+
+  mpca_source *source;
+  int node;
+  mpca_heap_counters cnt;
+
+  mpca_heap *all_next;  /* global list of every heap ever made */
+  mpca_heap *pool_next; /* abandoned pool */
+};
+
+/* --- memory source ------------------------------------------------------ */
+#define MPCA_SOURCE_NBINS 32
+struct mpca_source {
+  pthread_mutex_t lock;
+  int node; /* -1: unbound */
+  mpca_list bins[MPCA_SOURCE_NBINS]; /* cached segs by log2(pages) */
+  mpca_list lru;                     /* cached segs, most recently freed first */
+  size_t cached;                     /* bytes in the cache */
+  size_t cached_hwm;
+  uint64_t hits, misses;
+};
+
+#endif

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * The only file that calls mmap/munmap/mremap, and the allocator's own tiny
+ * formatter for diagnostics. Nothing here allocates through libc, and every
+ * failure is reported as a return value (never a crash). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "mpca_os.h"
+
+mpca_os_counters mpca_os_cnt;
+static size_t page_size_cache;
+
+size_t mpca_os_page_size(void)
+{
+  size_t p = page_size_cache;
+  if (mpca_unlikely(p == 0)) {
+    long v = sysconf(_SC_PAGESIZE);
+    p = v > 0 ? (size_t)v : 4096;
+    page_size_cache = p;
+  }
+  return p;
+}
+
+static void *os_mmap(size_t size, int prot)
+{
+  atomic_fetch_add_explicit(&mpca_os_cnt.mmap_calls, 1, memory_order_relaxed);
+  void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return p;
+}
+
+static void os_munmap_raw(void *p, size_t size)
+{
+  if (size == 0)
+    return;
+  atomic_fetch_add_explicit(&mpca_os_cnt.munmap_calls, 1, memory_order_relaxed);
+  int saved = errno;
+  munmap(p, size);
+  errno = saved;
+}
+
+/* Trim an over-sized mapping [raw, raw+raw_size) down to an aligned window. */
+static void *trim_to_alignment(char *raw, size_t raw_size, size_t size, size_t align)
+{
+  char *aligned = (char *)mpca_align_up((uintptr_t)raw, align);
+  os_munmap_raw(raw, (size_t)(aligned - raw));
+  os_munmap_raw(aligned + size, (size_t)(raw + raw_size - (aligned + size)));
+  return aligned;
+}
+
+void *mpca_os_map_aligned(size_t size, size_t align)
+{
+  size_t page = mpca_os_page_size();
+  size = mpca_align_up(size, page);
+  if (size == 0 || size > ((size_t)1 << MPCA_ADDR_BITS) || align > ((size_t)1 << 40)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  /* Try the exact size first: the kernel often hands out aligned addresses
+   * right after a previous aligned mapping. */
+  char *p = os_mmap(size, PROT_READ | PROT_WRITE);
+  if (p == NULL)
+    return NULL;
+  if (((uintptr_t)p & (align - 1)) == 0) {
+    atomic_fetch_add_explicit(&mpca_os_cnt.mapped, size, memory_order_relaxed);
+    return p;
+  }
+  os_munmap_raw(p, size);
+  size_t raw_size = size + align - page;
+  if (raw_size < size) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  p = os_mmap(raw_size, PROT_READ | PROT_WRITE);
+  if (p == NULL)
+    return NULL;
+  atomic_fetch_add_explicit(&mpca_os_cnt.mapped, size, memory_order_relaxed);
+  return trim_to_alignment(p, raw_size, size, align);
+}
+
+void mpca_os_unmap(void *p, size_t size)
+{
+  atomic_fetch_sub_explicit(&mpca_os_cnt.mapped, size, memory_order_relaxed);
+  os_munmap_raw(p, size);
+}
+
+bool mpca_os_remap_inplace(void *p, size_t old_size, size_t new_size)
+{
+  atomic_fetch_add_explicit(&mpca_os_cnt.mremap_calls, 1, memory_order_relaxed);
+  int saved = errno;
+  void *q = mremap(p, old_size, new_size, 0);
+  errno = saved;
+  if (q == MAP_FAILED)
+    return false;
+  if (new_size >= old_size)
+    atomic_fetch_add_explicit(&mpca_os_cnt.mapped, new_size - old_size, memory_order_relaxed);
+  else
+    atomic_fetch_sub_explicit(&mpca_os_cnt.mapped, old_size - new_size, memory_order_relaxed);
+  return true;
+}
+
+void *mpca_os_reserve_aligned(size_t size, size_t align)
+{
+  size_t raw_size = size + align - mpca_os_page_size();
+  char *raw = os_mmap(raw_size, PROT_NONE);
+  if (raw == NULL)
+    return NULL;
+  return trim_to_alignment(raw, raw_size, size, align);
+}
+
+void mpca_os_unmap_reserved(void *p, size_t size) { os_munmap_raw(p, size); }
+
+bool mpca_os_remap_fixed(void *p, size_t old_size, size_t new_size, void *target)
+{
+  atomic_fetch_add_explicit(&mpca_os_cnt.mremap_calls, 1, memory_order_relaxed);
+  int saved = errno;
+  void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+  errno = saved;
+  if (q == MAP_FAILED)
+    return false;
+  atomic_fetch_add_explicit(&mpca_os_cnt.mapped, new_size - old_size, memory_order_relaxed);
+  return true;
+}
+
+void *mpca_os_meta_map(size_t size)
+{
+  return os_mmap(mpca_align_up(size, mpca_os_page_size()), PROT_READ | PROT_WRITE);
+}
+
+void mpca_os_meta_unmap(void *p, size_t size)
+{
+  os_munmap_raw(p, mpca_align_up(size, mpca_os_page_size()));
+}
+
+/* ---- diagnostics ---------------------------------------------------------- */
+
+typedef struct fmt_out {
+  char *buf;
+  size_t len, cap;
+} fmt_out;
+
+static void out_char(fmt_out *o, char c)
+{
+  if (o->len + 1 < o->cap)
+    o->buf[o->len] = c;
+  o->len++;
+}
+
+static void out_str(fmt_out *o, const char *s)
+{
+  if (s == NULL)
+    s = "(null)";
+  while (*s)
+    out_char(o, *s++);
+}
+
+static void out_uint(fmt_out *o, uint64_t v, unsigned base)
+{
+  char tmp[24];
+  int n = 0;
+  do {
+    unsigned d = (unsigned)(v % base);
+    tmp[n++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+    v /= base;
+  } while (v);
+  while (n)
+    out_char(o, tmp[--n]);
+}
+
+static void format(fmt_out *o, const char *fmt, va_list ap)
+{
+  for (; *fmt; fmt++) {
+    if (*fmt != '%') {
+      out_char(o, *fmt);
+      continue;
+    }
+    fmt++;
+    bool zu = false, lu = false;
+    if (*fmt == 'z') {
+      zu = true;
+      fmt++;
+    } else if (*fmt == 'l') {
+      lu = true;
+      fmt++;
+      if (*fmt == 'l')
+        fmt++;
+    }
+    switch (*fmt) {
+    case 's': out_str(o, va_arg(ap, const char *)); break;
+    case 'c': out_char(o, (char)va_arg(ap, int)); break;
+    case 'p':
+      out_str(o, "0x");
+      out_uint(o, (uintptr_t)va_arg(ap, void *), 16);
+      break;
+    case 'u':
+    case 'x': {
+      uint64_t v = zu ? va_arg(ap, size_t) : lu ? va_arg(ap, unsigned long long) : va_arg(ap, unsigned);
+      out_uint(o, v, *fmt == 'x' ? 16 : 10);
+      break;
+    }
+    case 'd': {
+      long long v = lu ? va_arg(ap, long long) : zu ? (long long)va_arg(ap, ptrdiff_t) : va_arg(ap, int);
+      if (v < 0) {
+        out_char(o, '-');
+        out_uint(o, (uint64_t)(-(v + 1)) + 1, 10);
+      } else {
+        out_uint(o, (uint64_t)v, 10);
+      }
+      break;
+    }
+    case '%': out_char(o, '%'); break;
+    case '\0': return;
+    default: out_char(o, '?'); break;
+    }
+  }
+}
+
+size_t mpca_snprintf(char *buf, size_t n, const char *fmt, ...)
+{
+  fmt_out o = {buf, 0, n};
+  va_list ap;
+  va_start(ap, fmt);
+  format(&o, fmt, ap);
+  va_end(ap);
+  if (n)
+    buf[o.len < n ? o.len : n - 1] = '\0';
+  return o.len;
+}
+
+void mpca_vprintf_fd(int fd, const char *fmt, va_list ap)
+{
+  char buf[1024];
+  fmt_out o = {buf, 0, sizeof buf};
+  format(&o, fmt, ap);
+  size_t len = o.len < sizeof buf ? o.len : sizeof buf - 1;
+  int saved = errno;
+  size_t off = 0;
+  while (off < len) {
+    ssize_t w = write(fd, buf + off, len - off);
+    if (w <= 0) {
+      if (w < 0 && errno == EINTR)
+        continue;
+      break;
+    }
+    off += (size_t)w;
+  }
+  errno = saved;
+}
+
+void mpca_printf_fd(int fd, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  mpca_vprintf_fd(fd, fmt, ap);
+  va_end(ap);
+}
+
+void mpca_fatal(const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  mpca_vprintf_fd(2, fmt, ap);
+  va_end(ap);
+  abort();
+}

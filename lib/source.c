@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Memory sources and the large-buffer cache. A cached block stays mapped and
+ * dirty, so reusing it costs no page fault and no kernel zeroing. Reuse is
+ * best-fit: a larger block is split at a MPCA_SEG_SIZE boundary, a smaller one
+ * grown with mremap so its pages are kept. Past the limits (MPCALLOC_KEEP_MAX
+ * per block, MPCALLOC_KEEP_MEM per source, MPCALLOC_RETAIN_MAX per process),
+ * the least recently freed blocks are unmapped first. Syscalls are made with
+ * no source lock held. Never called on a malloc/free fast path. */
+#include <errno.h>
+#include <string.h>
+#include "mpca_config.h"
+#include "mpca_list.h"
+#include "mpca_numa.h"
+#include "mpca_os.h"
+#include "mpca_registry.h"
+#include "mpca_source.h"
+
+#define NSOURCES (MPCA_MAX_NODES + 1)
+static mpca_source sources[NSOURCES];
+_Atomic size_t mpca_retained;
+
+void mpca_sources_init(void)
+{
+  for (int i = 0; i < NSOURCES; i++) {
+    mpca_source *s = &sources[i];
+    pthread_mutex_init(&s->lock, NULL);
+    s->node = i - 1;
+    for (int b = 0; b < MPCA_SOURCE_NBINS; b++)
+      mpca_list_init(&s->bins[b]);
+    mpca_list_init(&s->lru);
+  }
+}
+
+mpca_source *mpca_source_for_node(int node)
+{
+  if (node < 0 || node >= MPCA_MAX_NODES)
+    return &sources[0];
+  return &sources[node + 1];
+}
+
+size_t mpca_source_cached(const mpca_source *s) { return s->cached; }
+
+static unsigned bin_of(size_t size)
+{
+  unsigned b = mpca_log2(size / mpca_os_page_size());
+  return b < MPCA_SOURCE_NBINS ? b : MPCA_SOURCE_NBINS - 1;
+}
+
+/* ---- cache primitives: call with s->lock held -------------------------- */
+
+static void cache_insert(mpca_source *s, mpca_seg *seg)
+{
+  seg->kind = MPCA_KIND_CACHED;
+  seg->owner = NULL;
+  seg->fresh = 0;
+  mpca_list_push(&s->bins[bin_of(seg->size)], &seg->link);
+  mpca_list_push(&s->lru, &seg->lru);
+  s->cached += seg->size;
+  if (s->cached > s->cached_hwm)
+    s->cached_hwm = s->cached;
+  atomic_fetch_add_explicit(&mpca_retained, seg->size, memory_order_relaxed);
+}
+
+static void cache_remove(mpca_source *s, mpca_seg *seg)
+{
+  mpca_list_remove(&seg->link);
+  mpca_list_remove(&seg->lru);
+  s->cached -= seg->size;
+  atomic_fetch_sub_explicit(&mpca_retained, seg->size, memory_order_relaxed);
+}
+
+/* Smallest cached block of at least `size`. */
+static mpca_seg *cache_best_fit(mpca_source *s, size_t size)
+{
+  for (unsigned b = bin_of(size); b < MPCA_SOURCE_NBINS; b++) {
+    mpca_seg *best = NULL;
+    for (mpca_list *n = s->bins[b].next; n != &s->bins[b]; n = n->next) {
+      mpca_seg *seg = mpca_container_of(n, mpca_seg, link);
+      if (seg->size >= size && (best == NULL || seg->size < best->size)) {
+        best = seg;
+        if (seg->size == size)
+          break;
+      }
+    }
+    if (best)
+      return best;
+  }
+  return NULL;
+}
+
+/* Largest cached block smaller than `size` but at least half of it. */
+static mpca_seg *cache_grow_candidate(mpca_source *s, size_t size)
+{
+  mpca_seg *best = NULL;
+  unsigned top = bin_of(size);
+  for (unsigned b = top + 1; b-- > 0 && best == NULL;) {
+    for (mpca_list *n = s->bins[b].next; n != &s->bins[b]; n = n->next) {
+      mpca_seg *seg = mpca_container_of(n, mpca_seg, link);
+      if (seg->size < size && seg->size >= size / 2 && (best == NULL || seg->size > best->size))
+        best = seg;
+    }
+  }
+  return best;
+}
+
+static void seg_setup(mpca_seg *seg, mpca_source *s, size_t size, bool fresh)
+{
+  seg->size = size;
+  seg->source = s;
+  seg->node = (uint32_t)s->node;
+  seg->owner = NULL;
+  seg->fresh = fresh;
+  mpca_list_init(&seg->link);
+  mpca_list_init(&seg->lru);
+}
+
+static void seg_unmap(mpca_seg *seg)
+{
+  void *base = seg;
+  size_t size = seg->size;
+  mpca_registry_clear(base, size);
+  mpca_os_unmap(base, size);
+}
+
+static void unmap_list(mpca_list *victims)
+{
+  while (!mpca_list_empty(victims)) {
+    mpca_seg *seg = mpca_container_of(victims->next, mpca_seg, link);
+    mpca_list_remove(&seg->link);
+    seg_unmap(seg);
+  }
+}
+
+/* Move blocks past the limits onto `victims`, oldest first. */
+static void cache_enforce(mpca_source *s, size_t source_limit, size_t process_limit, mpca_list *victims)
+{
+  while (!mpca_list_empty(&s->lru) &&
+         (s->cached > source_limit ||
+          atomic_load_explicit(&mpca_retained, memory_order_relaxed) > process_limit)) {
+    mpca_seg *old = mpca_container_of(s->lru.prev, mpca_seg, lru);
+    cache_remove(s, old);
+    mpca_list_push(victims, &old->link);
+  }
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+static mpca_seg *map_fresh(mpca_source *s, size_t size)
+{
+  void *p = mpca_os_map_aligned(size, MPCA_SEG_SIZE);
+  if (p == NULL)
+    return NULL;
+  mpca_numa_bind(p, size, s->node);
+  mpca_seg *seg = p;
+  seg_setup(seg, s, size, true);
+  if (!mpca_registry_set(p, size, seg)) {
+    mpca_os_unmap(p, size);
+    errno = ENOMEM;
+    return NULL;
+  }
+  return seg;
+}
+
+/* Split `seg` so it keeps `size` bytes (rounded to MPCA_SEG_SIZE); the tail
+ * goes back to the cache. Called with the lock held. */
+static void split_tail(mpca_source *s, mpca_seg *seg, size_t size)
+{
+  size_t keep = mpca_align_up(size, MPCA_SEG_SIZE);
+  if (seg->size <= keep || seg->size - keep < MPCA_SEG_SIZE)
+    return;
+  mpca_seg *tail = (mpca_seg *)((char *)seg + keep);
+  seg_setup(tail, s, seg->size - keep, false);
+  seg->size = keep;
+  /* registry entries of the tail now name the tail's header */
+  mpca_registry_set(tail, tail->size, tail);
+  cache_insert(s, tail);
+}
+
+mpca_seg *mpca_source_get(mpca_source *s, size_t size)
+{
+  size = mpca_align_up(size, mpca_os_page_size());
+  pthread_mutex_lock(&s->lock);
+  mpca_seg *seg = cache_best_fit(s, size);
+  if (seg != NULL) {
+    cache_remove(s, seg);
+    split_tail(s, seg, size);
+    s->hits++;
+    pthread_mutex_unlock(&s->lock);
+    seg_setup(seg, s, seg->size, false);
+    return seg;
+  }
+  mpca_seg *grow = cache_grow_candidate(s, size);
+  if (grow != NULL)
+    cache_remove(s, grow);
+  s->misses++;
+  pthread_mutex_unlock(&s->lock);
+  if (grow != NULL) {
+    seg_setup(grow, s, grow->size, false);
+    mpca_seg *grown = mpca_source_resize(grow, size);
+    if (grown != NULL)
+      return grown;
+    mpca_source_put(grow);
+  }
+  return map_fresh(s, size);
+}
+
+void mpca_source_put(mpca_seg *seg)
+{
+  mpca_source *s = seg->source;
+  if (seg->size > mpca_opt[MPCA_OPT_KEEP_MAX]) {
+    seg_unmap(seg);
+    return;
+  }
+  mpca_list victims;
+  mpca_list_init(&victims);
+  pthread_mutex_lock(&s->lock);
+  cache_insert(s, seg);
+  cache_enforce(s, mpca_opt[MPCA_OPT_KEEP_MEM], mpca_opt[MPCA_OPT_RETAIN_MAX], &victims);
+  pthread_mutex_unlock(&s->lock);
+  unmap_list(&victims);
+  /* Other sources may hold the excess of the process-wide budget. */
+  if (atomic_load_explicit(&mpca_retained, memory_order_relaxed) > mpca_opt[MPCA_OPT_RETAIN_MAX])
+    mpca_source_release(mpca_opt[MPCA_OPT_RETAIN_MAX]);
+}
+
+mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
+{
+  size_t page = mpca_os_page_size();
+  new_size = mpca_align_up(new_size, page);
+  size_t old_size = seg->size;
+  if (new_size == old_size)
+    return seg;
+  if (new_size < old_size) {
+    if (!mpca_os_remap_inplace(seg, old_size, new_size))
+      return seg; /* keep the larger mapping: still correct */
+    /* forget the units the block no longer touches */
+    uintptr_t end_unit = mpca_align_up((uintptr_t)seg + new_size, MPCA_SEG_SIZE);
+    uintptr_t old_end = (uintptr_t)seg + old_size;
+    if (old_end > end_unit)
+      mpca_registry_clear((void *)end_unit, old_end - end_unit);
+    seg->size = new_size;
+    return seg;
+  }
+  if (!mpca_registry_reserve(seg, new_size))
+    return NULL;
+  if (mpca_os_remap_inplace(seg, old_size, new_size)) {
+    mpca_registry_set(seg, new_size, seg);
+    mpca_numa_bind((char *)seg + old_size, new_size - old_size, seg->source->node);
+    seg->size = new_size;
+    return seg;
+  }
+  /* Move to a fresh aligned window whose registry tables exist beforehand,
+   * so that nothing can fail once the pages have moved. */
+  void *target = mpca_os_reserve_aligned(new_size, MPCA_SEG_SIZE);
+  if (target == NULL)
+    return NULL;
+  if (!mpca_registry_reserve(target, new_size) || !mpca_os_remap_fixed(seg, old_size, new_size, target)) {
+    mpca_os_unmap_reserved(target, new_size);
+    return NULL;
+  }
+  mpca_registry_clear(seg, old_size);
+  mpca_seg *moved = target;
+  mpca_registry_set(moved, new_size, moved);
+  mpca_numa_bind((char *)moved + old_size, new_size - old_size, moved->source->node);
+  moved->size = new_size;
+  return moved;
+}
+
+size_t mpca_source_release(size_t keep)
+{
+  size_t released = 0;
+  for (int i = 0; i < NSOURCES; i++) {
+    mpca_source *s = &sources[i];
+    if (s->cached == 0)
+      continue;
+    mpca_list victims;
+    mpca_list_init(&victims);
+    pthread_mutex_lock(&s->lock);
+    size_t before = s->cached;
+    cache_enforce(s, SIZE_MAX, keep, &victims);
+    released += before - s->cached;
+    pthread_mutex_unlock(&s->lock);
+    unmap_list(&victims);
+  }
+  return released;
+}
+
+void mpca_sources_fork_prepare(void)
+{
+  for (int i = 0; i < NSOURCES; i++)
+    pthread_mutex_lock(&sources[i].lock);
+}
+
+void mpca_sources_fork_parent(void)
+{
+  for (int i = NSOURCES; i-- > 0;)
+    pthread_mutex_unlock(&sources[i].lock);
+}
+
+void mpca_sources_fork_child(void)
+{
+  for (int i = 0; i < NSOURCES; i++)
+    pthread_mutex_init(&sources[i].lock, NULL);
+}

@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: CECILL-C
+# Test suite (included from the top Makefile.am).
+#   tests/unit      Check tests of one concept each, linked to the internals
+#   tests/api       Check tests of every entry point, linked with -lmpcalloc
+#   tests/override  real programs under LD_PRELOAD, output compared with glibc
+#   tests/stress    threads, thread churn, fork, out of memory
+UNIT_TESTS = \
+	tests/unit/check_size_classes \
+	tests/unit/check_run \
+	tests/unit/check_medium \
+	tests/unit/check_registry \
+	tests/unit/check_remote \
+	tests/unit/check_source \
+	tests/unit/check_config \
+	tests/unit/check_heap
+
+UNIT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+UNIT_TEST_LIBS = lib/libmpcalloc_core.la $(CHECK_LIBS) -lpthread
+UNIT_TEST_LINKFLAGS = -no-install
+
+tests_unit_check_size_classes_SOURCES = tests/unit/check_size_classes.c tests/unit/unit.h
+tests_unit_check_size_classes_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_size_classes_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_size_classes_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_run_SOURCES = tests/unit/check_run.c tests/unit/unit.h
+tests_unit_check_run_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_run_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_run_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_medium_SOURCES = tests/unit/check_medium.c tests/unit/unit.h
+tests_unit_check_medium_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_medium_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_medium_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_registry_SOURCES = tests/unit/check_registry.c tests/unit/unit.h
+tests_unit_check_registry_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_registry_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_registry_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_remote_SOURCES = tests/unit/check_remote.c tests/unit/unit.h
+tests_unit_check_remote_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_remote_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_remote_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_source_SOURCES = tests/unit/check_source.c tests/unit/unit.h
+tests_unit_check_source_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_source_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_source_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_config_SOURCES = tests/unit/check_config.c tests/unit/unit.h
+tests_unit_check_config_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_config_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_config_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_heap_SOURCES = tests/unit/check_heap.c tests/unit/unit.h
+tests_unit_check_heap_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_heap_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_heap_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+
+if ENABLE_TESTS
+check_PROGRAMS = $(UNIT_TESTS)
+TESTS = $(UNIT_TESTS)
+endif
+
+# Unit tests only (for sanitizer and valgrind builds, where the malloc entry
+# points must stay the tool's own).
+check-unit:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(UNIT_TESTS)"
+
+check-valgrind: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do \
+	  echo "valgrind $$t"; \
+	  CK_FORK=no valgrind -q --error-exitcode=99 --leak-check=no ./$$t >/dev/null || exit 1; \
+	done
+.PHONY: check-unit check-valgrind
