@@ -115,20 +115,28 @@ static void *take(mpca_heap *h, mpca_chunk *c, size_t need)
   return mpca_chunk_payload(c);
 }
 
+/* Best fit among a few chunks of the request's own bin, else the first chunk
+ * of the next non-empty bin above (all of which fit). */
 static mpca_chunk *find_fit(mpca_heap *h, size_t need)
 {
-  unsigned b = mpca_medium_bin_ceil(need);
-  uint64_t m = b < 64 ? h->bin_map & (~(uint64_t)0 << b) : 0;
-  if (m)
-    return mpca_container_of(h->bins[__builtin_ctzll(m)].next, mpca_chunk, link);
-  /* The bin below may still hold a chunk that fits: look at a few. */
   unsigned f = mpca_medium_bin_floor(need);
+  mpca_chunk *best = NULL;
   unsigned looked = 0;
   for (mpca_list *n = h->bins[f].next; n != &h->bins[f] && looked < 8; n = n->next, looked++) {
     mpca_chunk *c = mpca_container_of(n, mpca_chunk, link);
-    if (mpca_chunk_size(c) >= need)
-      return c;
+    size_t sz = mpca_chunk_size(c);
+    if (sz >= need && (best == NULL || sz < mpca_chunk_size(best))) {
+      best = c;
+      if (sz == need)
+        break;
+    }
   }
+  if (best)
+    return best;
+  unsigned b = f + 1;
+  uint64_t m = b < 64 ? h->bin_map & (~(uint64_t)0 << b) : 0;
+  if (m)
+    return mpca_container_of(h->bins[__builtin_ctzll(m)].next, mpca_chunk, link);
   return NULL;
 }
 

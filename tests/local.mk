@@ -64,6 +64,6 @@ check-unit:
 check-valgrind: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do \
 	  echo "valgrind $$t"; \
-	  CK_FORK=no valgrind -q --error-exitcode=99 --leak-check=no ./$$t >/dev/null || exit 1; \
+	  CK_TIMEOUT_MULTIPLIER=10 valgrind -q --error-exitcode=99 --leak-check=no ./$$t >/dev/null || exit 1; \
 	done
 .PHONY: check-unit check-valgrind

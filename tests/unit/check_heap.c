@@ -1,1 +1,182 @@
-int main(void){return 0;}
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Unit tests of thread heaps with their small runs: run life cycle (current,
+ * full, partial, released), macro blocks going back to the source, remote
+ * frees drained by the owner, heaps abandoned and adopted, and blocks freed
+ * to an abandoned heap drained by the freeing thread. */
+#include <pthread.h>
+#include <string.h>
+#include "unit.h"
+#include "mpca_heap.h"
+#include "mpca_init.h"
+#include "mpca_list.h"
+#include "mpca_medium.h"
+#include "mpca_registry.h"
+#include "mpca_remote.h"
+#include "mpca_small.h"
+
+static void setup(void) { mpca_global_init(); }
+
+static void *salloc(mpca_heap *h, size_t size) { return mpca_small_malloc_slow(h, mpca_small_class(size)); }
+static void lfree(mpca_heap *h, void *p) { mpca_heap_free_local(h, mpca_registry_lookup(p), p, "free"); }
+
+START_TEST(test_run_life_cycle)
+{
+  mpca_heap *h = mpca_heap_acquire();
+  unsigned cls = mpca_small_class(64);
+  unsigned n = mpca_classes[cls].nslots;
+  void **p = calloc(3 * n, sizeof *p);
+  for (unsigned i = 0; i < 3 * n; i++) {
+    p[i] = salloc(h, 64);
+    ck_assert_ptr_nonnull(p[i]);
+    memset(p[i], (int)i, 64);
+  }
+  mpca_run *r0 = mpca_small_run_of((mpca_small_seg *)mpca_registry_lookup(p[0]), p[0]);
+  ck_assert_int_eq(r0->state, MPCA_RUN_FULL);
+  ck_assert_ptr_eq(h->cur[cls], mpca_small_run_of((mpca_small_seg *)mpca_registry_lookup(p[3 * n - 1]), p[3 * n - 1]));
+  lfree(h, p[1]); /* full -> partial */
+  ck_assert_int_eq(r0->state, MPCA_RUN_PARTIAL);
+  ck_assert(!mpca_list_empty(&h->partial[cls]));
+  for (unsigned i = 0; i < n; i++)
+    if (i != 1)
+      lfree(h, p[i]); /* partial -> empty -> released */
+  ck_assert_int_eq(r0->state, MPCA_RUN_FREE);
+  ck_assert(mpca_list_empty(&h->partial[cls]));
+  uint64_t released = h->cnt.small_runs_released;
+  for (unsigned i = n; i < 3 * n; i++)
+    lfree(h, p[i]);
+  ck_assert_uint_eq(h->cnt.small_runs_released, released + 1); /* the current run stays */
+  free(p);
+  mpca_heap_trim(h);
+  ck_assert_uint_eq(h->small_empty_segs, 0);
+  ck_assert(mpca_list_empty(&h->small_avail));
+}
+END_TEST
+
+START_TEST(test_many_classes_many_blocks)
+{
+  mpca_heap *h = mpca_heap_acquire();
+  enum { N = 50000 };
+  void **p = malloc(N * sizeof *p);
+  unsigned seed = 1;
+  for (int i = 0; i < N; i++) {
+    seed = seed * 1103515245u + 12345u;
+    size_t sz = (seed >> 8) % (MPCA_SMALL_MAX + 1);
+    p[i] = salloc(h, sz);
+    ck_assert_ptr_nonnull(p[i]);
+    memset(p[i], i & 0xff, sz);
+  }
+  for (int i = 0; i < N; i += 2)
+    lfree(h, p[i]);
+  for (int i = 0; i < N; i += 2)
+    p[i] = salloc(h, 48);
+  for (int i = 0; i < N; i++)
+    lfree(h, p[i]);
+  free(p);
+  ck_assert_uint_gt(mpca_heap_trim(h) + h->cnt.segs_released, 0);
+  ck_assert(mpca_list_empty(&h->small_full));
+}
+END_TEST
+
+struct pair {
+  mpca_heap *owner;
+  void **blocks;
+  int n;
+};
+
+static void *remote_freer(void *arg)
+{
+  struct pair *pr = arg;
+  for (int i = 0; i < pr->n; i++)
+    mpca_heap_free_remote(NULL, mpca_registry_lookup(pr->blocks[i]), pr->blocks[i]);
+  return NULL;
+}
+
+START_TEST(test_remote_free_drained_by_owner)
+{
+  mpca_heap *h = mpca_heap_acquire();
+  enum { N = 5000 };
+  void *b[N];
+  for (int i = 0; i < N; i++)
+    b[i] = i % 3 ? salloc(h, 100) : mpca_medium_malloc(h, 3000);
+  struct pair pr = {h, b, N};
+  pthread_t t;
+  pthread_create(&t, NULL, remote_freer, &pr);
+  pthread_join(t, NULL);
+  ck_assert(mpca_remote_pending(&h->rfq));
+  uint64_t before = h->cnt.remote_received;
+  mpca_heap_drain(h);
+  ck_assert_uint_eq(h->cnt.remote_received - before, N);
+  ck_assert(!mpca_remote_pending(&h->rfq));
+  /* the slots are free again: the same addresses come back */
+  void *again = salloc(h, 100);
+  int found = 0;
+  for (int i = 0; i < N; i++)
+    found |= b[i] == again;
+  ck_assert(found);
+  lfree(h, again);
+}
+END_TEST
+
+static void *adopt(void *arg)
+{
+  mpca_heap **out = arg;
+  *out = mpca_heap_acquire();
+  return NULL;
+}
+
+START_TEST(test_abandon_and_adopt)
+{
+  mpca_heap *h = mpca_heap_acquire();
+  void *keep = salloc(h, 200);
+  void *m = mpca_medium_malloc(h, 5000);
+  mpca_heap_abandon(h);
+  ck_assert_int_eq(atomic_load(&h->state), MPCA_HEAP_ABANDONED);
+  /* a block freed to an abandoned heap is drained by the freeing thread */
+  mpca_heap_free_remote(NULL, mpca_registry_lookup(keep), keep);
+  ck_assert(!mpca_remote_pending(&h->rfq));
+  ck_assert_int_eq(atomic_load(&h->state), MPCA_HEAP_ABANDONED);
+  mpca_heap *got = NULL;
+  pthread_t t;
+  pthread_create(&t, NULL, adopt, &got);
+  pthread_join(t, NULL);
+  ck_assert_ptr_eq(got, h); /* the next heap wanted is the abandoned one */
+  ck_assert_int_eq(atomic_load(&h->state), MPCA_HEAP_ACTIVE);
+  lfree(h, m);
+}
+END_TEST
+
+START_TEST(test_small_double_free_aborts)
+{
+  mpca_heap *h = mpca_heap_acquire();
+  void *a = salloc(h, 32);
+  salloc(h, 32);
+  lfree(h, a);
+  lfree(h, a);
+}
+END_TEST
+
+START_TEST(test_interior_free_aborts)
+{
+  mpca_heap *h = mpca_heap_acquire();
+  char *a = salloc(h, 96);
+  lfree(h, a + 16);
+}
+END_TEST
+
+int main(void)
+{
+  Suite *s = suite_create("heap");
+  TCase *tc = tcase_create("heap");
+  tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, setup, NULL);
+  tcase_add_test(tc, test_run_life_cycle);
+  tcase_add_test(tc, test_many_classes_many_blocks);
+  tcase_add_test(tc, test_remote_free_drained_by_owner);
+  tcase_add_test(tc, test_abandon_and_adopt);
+  tcase_add_test_raise_signal(tc, test_small_double_free_aborts, SIGABRT);
+  tcase_add_test_raise_signal(tc, test_interior_free_aborts, SIGABRT);
+  suite_add_tcase(s, tc);
+  return unit_run(s);
+}

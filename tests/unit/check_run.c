@@ -1,1 +1,111 @@
-int main(void){return 0;}
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Unit tests of a small run and its bitmap, without a heap: every slot is
+ * handed out once, frees make slots reusable lowest first, and bad frees
+ * (double, interior, past the end, into an unused run) are told apart. */
+#include <string.h>
+#include "unit.h"
+#include "mpca_small.h"
+
+static char arena[MPCA_RUN_SIZE] __attribute__((aligned(4096)));
+static mpca_run run;
+
+static void setup(void) { mpca_small_init(); }
+
+START_TEST(test_alloc_all_slots)
+{
+  unsigned cls = (unsigned)_i;
+  mpca_run_init(&run, cls, arena);
+  run.state = MPCA_RUN_CURRENT;
+  size_t size = mpca_classes[cls].size;
+  unsigned n = run.nslots;
+  ck_assert_uint_eq(run.nfree, n);
+  static unsigned char seen[MPCA_RUN_MAX_SLOTS];
+  memset(seen, 0, sizeof seen);
+  for (unsigned i = 0; i < n; i++) {
+    char *p = mpca_run_alloc(&run);
+    ck_assert(p >= arena);
+    ck_assert(p + size <= arena + sizeof arena);
+    ck_assert_uint_eq(((uintptr_t)p) % MPCA_ALIGNMENT, 0);
+    size_t slot = (size_t)(p - arena) / size;
+    ck_assert_uint_eq((size_t)(p - arena) % size, 0);
+    ck_assert(!seen[slot]);
+    seen[slot] = 1;
+  }
+  ck_assert_uint_eq(run.nfree, 0);
+  /* free everything in a scattered order, then all slots come back */
+  for (unsigned i = 0; i < n; i++) {
+    unsigned slot = (i * 7919u) % n;
+    while (!seen[slot])
+      slot = (slot + 1) % n;
+    seen[slot] = 0;
+    ck_assert_int_eq(mpca_run_free(&run, arena + (size_t)slot * size), MPCA_RUN_FREED);
+  }
+  ck_assert_uint_eq(run.nfree, n);
+}
+END_TEST
+
+START_TEST(test_lowest_slot_first)
+{
+  mpca_run_init(&run, 3, arena);
+  run.state = MPCA_RUN_CURRENT;
+  char *p[100];
+  for (int i = 0; i < 100; i++)
+    p[i] = mpca_run_alloc(&run);
+  ck_assert_int_eq(mpca_run_free(&run, p[70]), MPCA_RUN_FREED);
+  ck_assert_int_eq(mpca_run_free(&run, p[5]), MPCA_RUN_FREED);
+  ck_assert_ptr_eq(mpca_run_alloc(&run), p[5]);
+  ck_assert_ptr_eq(mpca_run_alloc(&run), p[70]);
+  ck_assert_ptr_eq(mpca_run_alloc(&run), p[99] + run.size);
+}
+END_TEST
+
+START_TEST(test_double_free_detected)
+{
+  mpca_run_init(&run, 0, arena);
+  run.state = MPCA_RUN_CURRENT;
+  void *a = mpca_run_alloc(&run);
+  mpca_run_alloc(&run);
+  ck_assert_int_eq(mpca_run_free(&run, a), MPCA_RUN_FREED);
+  unsigned nfree = run.nfree;
+  ck_assert_int_eq(mpca_run_free(&run, a), MPCA_RUN_DOUBLE_FREE);
+  ck_assert_uint_eq(run.nfree, nfree);
+}
+END_TEST
+
+START_TEST(test_bad_pointers_detected)
+{
+  mpca_run_init(&run, 5, arena); /* 96-byte class: not a power of two */
+  run.state = MPCA_RUN_CURRENT;
+  char *a = mpca_run_alloc(&run);
+  ck_assert_int_eq(mpca_run_free(&run, a + 16), MPCA_RUN_BAD_POINTER);
+  ck_assert_int_eq(mpca_run_free(&run, a + 1), MPCA_RUN_BAD_POINTER);
+  ck_assert_int_eq(mpca_run_free(&run, arena + (size_t)run.nslots * run.size), MPCA_RUN_BAD_POINTER);
+  run.state = MPCA_RUN_FREE;
+  ck_assert_int_eq(mpca_run_free(&run, a), MPCA_RUN_BAD_POINTER);
+  run.state = MPCA_RUN_CURRENT;
+  ck_assert_int_eq(mpca_run_free(&run, a), MPCA_RUN_FREED);
+}
+END_TEST
+
+START_TEST(test_empty_run_has_no_slot)
+{
+  ck_assert_uint_eq(mpca_run_empty.nfree, 0);
+  ck_assert_int_eq(mpca_run_empty.state, MPCA_RUN_CURRENT);
+}
+END_TEST
+
+int main(void)
+{
+  Suite *s = suite_create("run");
+  TCase *tc = tcase_create("bitmap");
+  tcase_add_unchecked_fixture(tc, setup, NULL);
+  tcase_add_loop_test(tc, test_alloc_all_slots, 0, MPCA_SMALL_NCLASSES);
+  tcase_add_test(tc, test_lowest_slot_first);
+  tcase_add_test(tc, test_double_free_detected);
+  tcase_add_test(tc, test_bad_pointers_detected);
+  tcase_add_test(tc, test_empty_run_has_no_slot);
+  suite_add_tcase(s, tc);
+  return unit_run(s);
+}

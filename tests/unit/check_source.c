@@ -1,1 +1,161 @@
-int main(void){return 0;}
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Unit tests of a memory source and its cache, without heaps: aligned and
+ * registered blocks, reuse of a freed block (no new mapping), best-fit split,
+ * growth by mremap keeping the content, the per-block and process-wide
+ * limits, and release on demand. */
+#include <string.h>
+#include "unit.h"
+#include "mpca_config.h"
+#include "mpca_os.h"
+#include "mpca_registry.h"
+#include "mpca_source.h"
+
+#define MIB ((size_t)1 << 20)
+static mpca_source *src;
+
+static void setup(void)
+{
+  mpca_config_load(NULL, 2);
+  mpca_sources_init();
+  src = mpca_source_for_node(-1);
+}
+
+START_TEST(test_fresh_block)
+{
+  mpca_seg *seg = mpca_source_get(src, 3 * MIB);
+  ck_assert_ptr_nonnull(seg);
+  ck_assert_uint_eq((uintptr_t)seg % MPCA_SEG_SIZE, 0);
+  ck_assert_uint_ge(seg->size, 3 * MIB);
+  ck_assert(seg->fresh);
+  ck_assert_ptr_eq(seg->source, src);
+  ck_assert_ptr_eq(mpca_registry_lookup((char *)seg + 3 * MIB - 1), seg);
+  seg->kind = MPCA_KIND_HUGE;
+  mpca_source_put(seg);
+  ck_assert_uint_eq(mpca_source_cached(src), 3 * MIB);
+  ck_assert_uint_eq(seg->kind, MPCA_KIND_CACHED);
+  ck_assert_uint_eq(mpca_source_release(0), 3 * MIB);
+  ck_assert_ptr_null(mpca_registry_lookup(seg));
+}
+END_TEST
+
+START_TEST(test_reuse_without_mapping)
+{
+  mpca_seg *seg = mpca_source_get(src, 8 * MIB);
+  memset((char *)seg + 4096, 0x77, 8 * MIB - 4096);
+  mpca_source_put(seg);
+  uint64_t maps = atomic_load(&mpca_os_cnt.mmap_calls);
+  mpca_seg *again = mpca_source_get(src, 8 * MIB);
+  ck_assert_ptr_eq(again, seg);
+  ck_assert(!again->fresh);
+  ck_assert_uint_eq(atomic_load(&mpca_os_cnt.mmap_calls), maps);
+  ck_assert_int_eq(((unsigned char *)again)[8 * MIB - 1], 0x77); /* same dirty pages */
+  mpca_source_put(again);
+  mpca_source_release(0);
+}
+END_TEST
+
+START_TEST(test_best_fit_split)
+{
+  mpca_seg *big = mpca_source_get(src, 16 * MIB);
+  mpca_seg *mid = mpca_source_get(src, 6 * MIB);
+  mpca_source_put(big);
+  mpca_source_put(mid);
+  mpca_seg *a = mpca_source_get(src, 5 * MIB); /* best fit: the 6 MiB one */
+  ck_assert_ptr_eq(a, mid);
+  mpca_seg *b = mpca_source_get(src, 4 * MIB); /* split the 16 MiB one */
+  ck_assert_ptr_eq(b, big);
+  ck_assert_uint_eq(b->size, 4 * MIB);
+  ck_assert_uint_eq(mpca_source_cached(src), 12 * MIB);
+  mpca_seg *tail = mpca_registry_lookup((char *)big + 4 * MIB);
+  ck_assert_ptr_eq(tail, (mpca_seg *)((char *)big + 4 * MIB));
+  ck_assert_uint_eq(tail->kind, MPCA_KIND_CACHED);
+  mpca_source_put(a);
+  mpca_source_put(b);
+  mpca_source_release(0);
+  ck_assert_uint_eq(mpca_source_cached(src), 0);
+}
+END_TEST
+
+START_TEST(test_grow_keeps_pages)
+{
+  mpca_seg *seg = mpca_source_get(src, 4 * MIB);
+  memset((char *)seg + 4096, 0x42, 4 * MIB - 4096);
+  mpca_seg *g = mpca_source_resize(seg, 64 * MIB);
+  ck_assert_ptr_nonnull(g);
+  ck_assert_uint_eq((uintptr_t)g % MPCA_SEG_SIZE, 0);
+  ck_assert_uint_eq(g->size, 64 * MIB);
+  ck_assert_int_eq(((unsigned char *)g)[4 * MIB - 1], 0x42);
+  ck_assert_int_eq(((unsigned char *)g)[64 * MIB - 1], 0);
+  ck_assert_ptr_eq(mpca_registry_lookup((char *)g + 64 * MIB - 1), g);
+  if (g != seg)
+    ck_assert_ptr_null(mpca_registry_lookup(seg));
+  mpca_seg *s2 = mpca_source_resize(g, 6 * MIB);
+  ck_assert_ptr_eq(s2, g);
+  ck_assert_uint_eq(s2->size, 6 * MIB);
+  ck_assert_ptr_null(mpca_registry_lookup((char *)g + 10 * MIB));
+  mpca_source_put(s2);
+  mpca_source_release(0);
+}
+END_TEST
+
+START_TEST(test_cache_grows_smaller_block)
+{
+  mpca_seg *seg = mpca_source_get(src, 30 * MIB);
+  mpca_source_put(seg);
+  uint64_t remaps = atomic_load(&mpca_os_cnt.mremap_calls);
+  mpca_seg *g = mpca_source_get(src, 40 * MIB); /* reuses the 30 MiB pages */
+  ck_assert_uint_gt(atomic_load(&mpca_os_cnt.mremap_calls), remaps);
+  ck_assert_uint_eq(g->size, 40 * MIB);
+  ck_assert_uint_eq(mpca_source_cached(src), 0);
+  mpca_source_put(g);
+  mpca_source_release(0);
+}
+END_TEST
+
+START_TEST(test_keep_max)
+{
+  mpca_opt[MPCA_OPT_KEEP_MAX] = 4 * MIB;
+  mpca_seg *seg = mpca_source_get(src, 6 * MIB);
+  mpca_source_put(seg);
+  ck_assert_uint_eq(mpca_source_cached(src), 0);
+  ck_assert_ptr_null(mpca_registry_lookup(seg));
+}
+END_TEST
+
+START_TEST(test_retention_budget_oldest_first)
+{
+  mpca_opt[MPCA_OPT_RETAIN_MAX] = 10 * MIB;
+  mpca_seg *a = mpca_source_get(src, 4 * MIB);
+  mpca_seg *b = mpca_source_get(src, 4 * MIB);
+  mpca_seg *c = mpca_source_get(src, 4 * MIB);
+  mpca_source_put(a);
+  mpca_source_put(b);
+  mpca_source_put(c); /* 12 MiB > 10 MiB: a, the oldest, goes */
+  ck_assert_uint_eq(mpca_source_cached(src), 8 * MIB);
+  ck_assert_uint_eq(atomic_load(&mpca_retained), 8 * MIB);
+  ck_assert_ptr_null(mpca_registry_lookup(a));
+  ck_assert_ptr_eq(mpca_registry_lookup(b), b);
+  ck_assert_uint_eq(mpca_source_release(4 * MIB), 4 * MIB);
+  ck_assert_ptr_null(mpca_registry_lookup(b)); /* b older than c */
+  ck_assert_ptr_eq(mpca_registry_lookup(c), c);
+  mpca_source_release(0);
+}
+END_TEST
+
+int main(void)
+{
+  Suite *s = suite_create("source");
+  TCase *tc = tcase_create("cache");
+  tcase_add_checked_fixture(tc, setup, NULL);
+  tcase_add_test(tc, test_fresh_block);
+  tcase_add_test(tc, test_reuse_without_mapping);
+  tcase_add_test(tc, test_best_fit_split);
+  tcase_add_test(tc, test_grow_keeps_pages);
+  tcase_add_test(tc, test_cache_grows_smaller_block);
+  tcase_add_test(tc, test_keep_max);
+  tcase_add_test(tc, test_retention_budget_oldest_first);
+  suite_add_tcase(s, tc);
+  return unit_run(s);
+}
