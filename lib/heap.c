@@ -174,10 +174,7 @@ void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
   /* Check what we can before the block leaves our hands: the owner would
    * only find out later, far from the culprit. */
   if (seg->kind == MPCA_KIND_SMALL) {
-    mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
-    size_t off = (size_t)((char *)p - r->base);
-    size_t slot = (off * r->recip) >> 32;
-    if (r->state == MPCA_RUN_FREE || slot * r->size != off || slot >= r->nslots) {
+    if (mpca_run_slot(mpca_small_run_of((mpca_small_seg *)seg, p), p) < 0) {
       mpca_bad_pointer("free", p, "invalid pointer (not the start of an allocated small block)");
       return;
     }

@@ -13,7 +13,12 @@ typedef struct mpca_size_class {
   uint32_t size;
   uint32_t recip;
   uint16_t nslots;
+  uint16_t tc_max; /* thread-cache capacity of the class */
 } mpca_size_class;
+
+/* Marks a block as sitting in a thread cache (its second word). Random per
+ * process, so a live block almost never carries it by chance. */
+extern uintptr_t mpca_tc_key MPCA_INTERNAL;
 
 extern mpca_size_class mpca_classes[MPCA_SMALL_NCLASSES] MPCA_INTERNAL;
 extern uint8_t mpca_class_lut[MPCA_SMALL_MAX / MPCA_ALIGNMENT + 1] MPCA_INTERNAL;
@@ -31,18 +36,10 @@ MPCA_INLINE unsigned mpca_small_class(size_t size)
 
 MPCA_INTERNAL void mpca_run_init(mpca_run *r, unsigned cls, char *base);
 
-/* Take the lowest free slot. Requires r->nfree > 0. */
-MPCA_INLINE void *mpca_run_alloc(mpca_run *r)
-{
-  unsigned w = r->hint;
-  uint64_t b;
-  while ((b = r->bitmap[w]) == 0)
-    w++;
-  r->bitmap[w] = b & (b - 1);
-  r->hint = (uint16_t)w;
-  r->nfree--;
-  return r->base + ((size_t)w * 64 + (unsigned)__builtin_ctzll(b)) * r->size;
-}
+/* Take up to `want` free slots, lowest first, whole bitmap words at a time;
+ * they come linked through their first word, in address order, from
+ * *first. Returns how many were taken. */
+MPCA_INTERNAL unsigned mpca_run_take(mpca_run *r, unsigned want, void **first);
 
 enum mpca_run_free_result { MPCA_RUN_FREED = 0, MPCA_RUN_BAD_POINTER, MPCA_RUN_DOUBLE_FREE };
 
@@ -75,13 +72,39 @@ MPCA_INLINE mpca_run *mpca_small_run_of(mpca_small_seg *seg, const void *p)
   return &seg->runs[((uintptr_t)p & MPCA_SEG_MASK) >> MPCA_RUN_SHIFT];
 }
 
+/* Offset check shared by every path that accepts a small pointer: the slot
+ * of `p` in `r`, or -1 when p is not the start of a slot of a run in use. */
+MPCA_INLINE ptrdiff_t mpca_run_slot(const mpca_run *r, const void *p)
+{
+  size_t off = (size_t)((const char *)p - r->base);
+  size_t slot = (off * r->recip) >> 32;
+  if (mpca_unlikely(slot * r->size != off || slot >= r->nslots))
+    return -1;
+  return (ptrdiff_t)slot;
+}
+
+MPCA_INLINE bool mpca_tc_has_room(const mpca_heap *h, unsigned cls)
+{
+  return h->tc_count[cls] < mpca_classes[cls].tc_max;
+}
+
+MPCA_INLINE void mpca_tc_push(mpca_heap *h, unsigned cls, void *p)
+{
+  void **b = p;
+  b[0] = h->tc_head[cls];
+  b[1] = (void *)mpca_tc_key;
+  h->tc_head[cls] = b;
+  h->tc_count[cls]++;
+}
+
 /* Heap level (owner thread only). */
+/* Thread cache of `cls` is empty: refill it from the runs, return one block. */
 MPCA_INTERNAL void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls);
 /* After a free changed a non-current run's state (was full, or is now empty). */
 MPCA_INTERNAL void mpca_small_run_changed(mpca_heap *h, mpca_run *r);
 /* Local free with full checks; aborts (or warns) on a bad pointer. */
 MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
-/* Retire the current runs (thread exit, trim): empty ones go back. */
+/* Empty the thread caches and retire the current runs (thread exit, trim). */
 MPCA_INTERNAL void mpca_small_flush(mpca_heap *h);
 /* Give fully free small macro blocks back to the source, keeping `keep`. */
 MPCA_INTERNAL size_t mpca_small_release_empty(mpca_heap *h, unsigned keep);

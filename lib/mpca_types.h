@@ -17,6 +17,8 @@
  *    touches its runs, chunks and lists. Other threads only push on its
  *    remote-free queue.
  *  - A small run's bitmap has a 1 for every free slot; nfree counts them.
+ *    Blocks in a heap's thread cache count as allocated in their run.
+ *    A run not in use has nslots == 0, so no slot check passes on it.
  *  - A medium chunk's head word holds its size and the INUSE/PREV_INUSE bits;
  *    a free chunk stores its size again in the next chunk's prev_size.
  *  - A cached seg (kind CACHED) is still mapped; cached bytes are counted in
@@ -134,7 +136,11 @@ struct mpca_heap {
   char pad0[MPCA_CACHE_LINE - sizeof(mpca_remote_queue) - sizeof(int)];
 
   /* owner-only from here */
-  MPCA_ALIGNED(MPCA_CACHE_LINE) mpca_run *cur[MPCA_SMALL_NCLASSES];
+  /* Thread cache: per class, a LIFO list of free blocks linked through their
+   * first word, their second word holding mpca_tc_key (see small.c). */
+  MPCA_ALIGNED(MPCA_CACHE_LINE) void *tc_head[MPCA_SMALL_NCLASSES];
+  uint16_t tc_count[MPCA_SMALL_NCLASSES];
+  mpca_run *cur[MPCA_SMALL_NCLASSES];
   mpca_list partial[MPCA_SMALL_NCLASSES];
   mpca_list small_avail; /* small segs with a free run */
   mpca_list small_full;  /* small segs with none */

@@ -38,9 +38,13 @@ static MPCA_NOINLINE void *small_slow(mpca_heap *h, unsigned cls)
 MPCA_INLINE void *small_alloc(mpca_heap *h, size_t size)
 {
   unsigned cls = mpca_small_class(size);
-  mpca_run *r = h->cur[cls];
-  if (mpca_likely(r->nfree != 0))
-    return mpca_run_alloc(r);
+  void **p = h->tc_head[cls];
+  if (mpca_likely(p != NULL)) {
+    h->tc_head[cls] = p[0];
+    h->tc_count[cls]--;
+    p[1] = NULL; /* no longer marked as cached */
+    return p;
+  }
   return small_slow(h, cls);
 }
 
@@ -138,8 +142,11 @@ MPCA_EXPORT void free(void *p)
   mpca_heap *h = mpca_tls_heap;
   if (mpca_likely(seg != NULL && seg->kind == MPCA_KIND_SMALL && seg->owner == h)) {
     mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
-    if (mpca_likely(mpca_run_free(r, p) == MPCA_RUN_FREED)) {
-      mpca_small_after_free(h, r);
+    unsigned cls = r->cls;
+    /* a valid slot, room in the cache, and not marked as already cached */
+    if (mpca_likely(mpca_run_slot(r, p) >= 0 && mpca_tc_has_room(h, cls) &&
+                    ((void **)p)[1] != (void *)mpca_tc_key)) {
+      mpca_tc_push(h, cls, p);
       return;
     }
   }
@@ -170,9 +177,8 @@ static size_t usable_size(mpca_seg *seg, void *p, const char *fn)
     switch (seg->kind) {
     case MPCA_KIND_SMALL: {
       mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
-      size_t off = (size_t)((char *)p - r->base);
-      size_t slot = (off * r->recip) >> 32;
-      if (r->state != MPCA_RUN_FREE && slot * r->size == off && slot < r->nslots) {
+      ptrdiff_t slot = mpca_run_slot(r, p);
+      if (slot >= 0) {
         if (!(r->bitmap[slot / 64] & ((uint64_t)1 << (slot % 64))))
           return r->size;
         mpca_bad_pointer(fn, p, "use after free (block is free)");

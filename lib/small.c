@@ -7,10 +7,19 @@
  * of one class; its descriptor (with the free-slot bitmap) sits in the macro
  * block's header, so blocks carry no header at all. A heap allocates from one
  * "current" run per class, keeps runs that regained free slots on a partial
- * list, and gives wholly free runs back to their macro block. Owner thread
- * only: no lock, no atomic. */
+ * list, and gives wholly free runs back to their macro block.
+ *
+ * In front of the runs sits a thread cache per class: a LIFO list of free
+ * blocks, so that malloc is a pop and a local free a push. It is refilled
+ * from the current run a bitmap word at a time and, when full, flushed by
+ * half back to the bitmaps. A cached block carries mpca_tc_key in its second
+ * word; a free that finds the key there checks the cache and the bitmap, so
+ * double frees are still caught. Owner thread only: no lock, no atomic. */
+#define _GNU_SOURCE
 #include <string.h>
+#include <sys/auxv.h>
 #include "mpca_error.h"
+#include "mpca_os.h"
 #include "mpca_list.h"
 #include "mpca_small.h"
 #include "mpca_source.h"
@@ -22,6 +31,12 @@
 mpca_size_class mpca_classes[MPCA_SMALL_NCLASSES];
 uint8_t mpca_class_lut[MPCA_SMALL_MAX / MPCA_ALIGNMENT + 1];
 mpca_run mpca_run_empty = {.state = MPCA_RUN_CURRENT};
+uintptr_t mpca_tc_key;
+
+/* Bytes a thread cache may hold per class (and bounds on its block count). */
+#define TC_BYTES ((size_t)16 << 10)
+#define TC_MIN 16
+#define TC_MAX 256
 
 static_assert(MPCA_RUNS_PER_SEG == 64, "free_runs is one 64-bit word");
 
@@ -38,12 +53,18 @@ size_t mpca_small_class_size(unsigned cls)
 
 void mpca_small_init(void)
 {
+  /* 16 random bytes from the kernel, no syscall, no allocation */
+  const uint64_t *rnd = (const uint64_t *)getauxval(AT_RANDOM);
+  uintptr_t key = (uintptr_t)(rnd ? rnd[0] ^ rnd[1] : 0x9e3779b97f4a7c15ull) ^ (uintptr_t)&mpca_tc_key;
+  mpca_tc_key = key | 1; /* odd: never equal to a block address */
   size_t sz = 0;
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
     size_t s = mpca_small_class_size(c);
     mpca_classes[c].size = (uint32_t)s;
     mpca_classes[c].recip = (uint32_t)((((uint64_t)1 << 32) + s - 1) / s);
     mpca_classes[c].nslots = (uint16_t)(MPCA_RUN_SIZE / s);
+    size_t tc = TC_BYTES / s;
+    mpca_classes[c].tc_max = (uint16_t)(tc < TC_MIN ? TC_MIN : tc > TC_MAX ? TC_MAX : tc);
     for (; sz <= s && sz <= MPCA_SMALL_MAX; sz += MPCA_ALIGNMENT)
       mpca_class_lut[sz / MPCA_ALIGNMENT] = (uint8_t)c;
   }
@@ -65,6 +86,34 @@ void mpca_run_init(mpca_run *r, unsigned cls, char *base)
     r->bitmap[full] = ((uint64_t)1 << rest) - 1;
   for (unsigned w = full + (rest != 0); w < MPCA_RUN_BITMAP_WORDS; w++)
     r->bitmap[w] = 0;
+}
+
+unsigned mpca_run_take(mpca_run *r, unsigned want, void **first)
+{
+  unsigned taken = 0;
+  void **tail = NULL;
+  unsigned w = r->hint;
+  for (; taken < want && w < MPCA_RUN_BITMAP_WORDS; w++) {
+    uint64_t b = r->bitmap[w];
+    while (b && taken < want) {
+      void **blk = (void **)(r->base + ((size_t)w * 64 + (unsigned)__builtin_ctzll(b)) * r->size);
+      b &= b - 1;
+      if (tail)
+        *tail = blk;
+      else
+        *first = blk;
+      tail = blk;
+      taken++;
+    }
+    r->bitmap[w] = b;
+    if (b)
+      break;
+  }
+  if (tail)
+    *tail = NULL;
+  r->hint = (uint16_t)(w < MPCA_RUN_BITMAP_WORDS ? w : MPCA_RUN_BITMAP_WORDS - 1);
+  r->nfree = (uint16_t)(r->nfree - taken);
+  return taken;
 }
 
 /* ---- macro blocks of runs ------------------------------------------------ */
@@ -114,6 +163,7 @@ static void run_release(mpca_heap *h, mpca_run *r)
   mpca_seg *seg = &ss->hdr;
   unsigned i = (unsigned)(r - ss->runs);
   r->state = MPCA_RUN_FREE;
+  r->nslots = 0; /* no slot check passes on a run not in use */
   h->cnt.small_runs_released++;
   if (seg->free_runs == 0) {
     mpca_list_remove(&seg->link);
@@ -147,11 +197,13 @@ size_t mpca_small_release_empty(mpca_heap *h, unsigned keep)
 
 /* ---- heap operations ----------------------------------------------------- */
 
-void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
+/* The run to refill from: the current one while it has free slots, else a
+ * partial one, else a new one. */
+static mpca_run *run_with_free_slots(mpca_heap *h, unsigned cls)
 {
   mpca_run *r = h->cur[cls];
   if (r->nfree)
-    return mpca_run_alloc(r);
+    return r;
   if (r != &mpca_run_empty)
     r->state = MPCA_RUN_FULL;
   if (!mpca_list_empty(&h->partial[cls])) {
@@ -163,7 +215,55 @@ void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
   }
   r->state = MPCA_RUN_CURRENT;
   h->cur[cls] = r;
-  return mpca_run_alloc(r);
+  return r;
+}
+
+void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
+{
+  void **p = h->tc_head[cls];
+  if (p == NULL) {
+    mpca_run *r = run_with_free_slots(h, cls);
+    if (r == NULL)
+      return NULL;
+    unsigned taken = mpca_run_take(r, mpca_classes[cls].tc_max / 2, (void **)&p);
+    h->tc_count[cls] = (uint16_t)taken;
+  }
+  h->tc_head[cls] = p[0];
+  h->tc_count[cls]--;
+  p[1] = NULL;
+  return p;
+}
+
+/* Give all but `keep` cached blocks of class `cls` back to their runs. */
+static void tc_flush(mpca_heap *h, unsigned cls, unsigned keep)
+{
+  void **p = h->tc_head[cls];
+  void **last_kept = NULL;
+  for (unsigned i = 0; i < keep && p; i++) {
+    last_kept = p;
+    p = p[0];
+  }
+  if (last_kept)
+    last_kept[0] = NULL;
+  else
+    h->tc_head[cls] = NULL;
+  h->tc_count[cls] = (uint16_t)(keep < h->tc_count[cls] ? keep : h->tc_count[cls]);
+  while (p) {
+    void **next = p[0];
+    mpca_run *r = mpca_small_run_of(mpca_small_seg_of(p), p);
+    if (mpca_unlikely(mpca_run_free(r, p) != MPCA_RUN_FREED))
+      mpca_fatal("mpcalloc: heap corruption: cached block %p is not an allocated slot; aborting\n", (void *)p);
+    mpca_small_after_free(h, r);
+    p = next;
+  }
+}
+
+static bool tc_contains(const mpca_heap *h, unsigned cls, const void *p)
+{
+  for (void **b = h->tc_head[cls]; b; b = b[0])
+    if (b == p)
+      return true;
+  return false;
 }
 
 void mpca_small_run_changed(mpca_heap *h, mpca_run *r)
@@ -184,16 +284,26 @@ void mpca_small_run_changed(mpca_heap *h, mpca_run *r)
 void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
 {
   mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
-  switch (mpca_run_free(r, p)) {
-  case MPCA_RUN_FREED: mpca_small_after_free(h, r); return;
-  case MPCA_RUN_DOUBLE_FREE: mpca_bad_pointer(fn, p, "double free (block is already free)"); return;
-  default: mpca_bad_pointer(fn, p, "invalid pointer (not the start of an allocated small block)"); return;
+  ptrdiff_t slot = mpca_run_slot(r, p);
+  if (mpca_unlikely(slot < 0)) {
+    mpca_bad_pointer(fn, p, "invalid pointer (not the start of an allocated small block)");
+    return;
   }
+  unsigned cls = r->cls;
+  if (mpca_unlikely((r->bitmap[slot / 64] >> (slot % 64)) & 1) ||
+      mpca_unlikely(((void **)p)[1] == (void *)mpca_tc_key && tc_contains(h, cls, p))) {
+    mpca_bad_pointer(fn, p, "double free (block is already free)");
+    return;
+  }
+  if (!mpca_tc_has_room(h, cls))
+    tc_flush(h, cls, mpca_classes[cls].tc_max / 2);
+  mpca_tc_push(h, cls, p);
 }
 
 void mpca_small_flush(mpca_heap *h)
 {
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
+    tc_flush(h, c, 0);
     mpca_run *r = h->cur[c];
     if (r == &mpca_run_empty)
       continue;

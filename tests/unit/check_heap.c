@@ -35,18 +35,30 @@ START_TEST(test_run_life_cycle)
   mpca_run *r0 = mpca_small_run_of((mpca_small_seg *)mpca_registry_lookup(p[0]), p[0]);
   ck_assert_int_eq(r0->state, MPCA_RUN_FULL);
   ck_assert_ptr_eq(h->cur[cls], mpca_small_run_of((mpca_small_seg *)mpca_registry_lookup(p[3 * n - 1]), p[3 * n - 1]));
-  lfree(h, p[1]); /* full -> partial */
+  /* local frees land in the thread cache first: the run does not change */
+  unsigned tc_max = mpca_classes[cls].tc_max;
+  lfree(h, p[1]);
+  ck_assert_int_eq(r0->state, MPCA_RUN_FULL);
+  ck_assert_ptr_eq(h->tc_head[cls], p[1]);
+  ck_assert_uint_eq(h->tc_count[cls], 1);
+  /* past the cache's capacity half of it goes back to the bitmaps */
+  for (unsigned i = 2; i <= tc_max + 1; i++)
+    lfree(h, p[i]);
+  ck_assert_uint_le(h->tc_count[cls], tc_max);
   ck_assert_int_eq(r0->state, MPCA_RUN_PARTIAL);
   ck_assert(!mpca_list_empty(&h->partial[cls]));
   for (unsigned i = 0; i < n; i++)
-    if (i != 1)
-      lfree(h, p[i]); /* partial -> empty -> released */
-  ck_assert_int_eq(r0->state, MPCA_RUN_FREE);
-  ck_assert(mpca_list_empty(&h->partial[cls]));
+    if (i == 0 || i > tc_max + 1)
+      lfree(h, p[i]);
   uint64_t released = h->cnt.small_runs_released;
   for (unsigned i = n; i < 3 * n; i++)
     lfree(h, p[i]);
-  ck_assert_uint_eq(h->cnt.small_runs_released, released + 1); /* the current run stays */
+  mpca_heap_trim(h); /* empties the cache: every run is free and released */
+  ck_assert_int_eq(r0->state, MPCA_RUN_FREE);
+  ck_assert_uint_eq(r0->nslots, 0);
+  ck_assert(mpca_list_empty(&h->partial[cls]));
+  ck_assert_uint_eq(h->cnt.small_runs_released, released + 3);
+  ck_assert_ptr_null(h->tc_head[cls]);
   free(p);
   mpca_heap_trim(h);
   ck_assert_uint_eq(h->small_empty_segs, 0);
@@ -147,6 +159,28 @@ START_TEST(test_abandon_and_adopt)
 }
 END_TEST
 
+START_TEST(test_cached_double_free_aborts)
+{
+  mpca_heap *h = mpca_heap_acquire();
+  void *a = salloc(h, 48);
+  void *b = salloc(h, 48);
+  lfree(h, a);
+  lfree(h, b);
+  lfree(h, a); /* a sits in the thread cache, not yet in the bitmap */
+}
+END_TEST
+
+START_TEST(test_key_in_live_block_is_harmless)
+{
+  /* a live block that happens to hold the cache key is freed normally */
+  mpca_heap *h = mpca_heap_acquire();
+  void **a = salloc(h, 32);
+  a[1] = (void *)mpca_tc_key;
+  lfree(h, a);
+  ck_assert_ptr_eq(h->tc_head[mpca_small_class(32)], a);
+}
+END_TEST
+
 START_TEST(test_small_double_free_aborts)
 {
   mpca_heap *h = mpca_heap_acquire();
@@ -175,7 +209,9 @@ int main(void)
   tcase_add_test(tc, test_many_classes_many_blocks);
   tcase_add_test(tc, test_remote_free_drained_by_owner);
   tcase_add_test(tc, test_abandon_and_adopt);
+  tcase_add_test(tc, test_key_in_live_block_is_harmless);
   tcase_add_test_raise_signal(tc, test_small_double_free_aborts, SIGABRT);
+  tcase_add_test_raise_signal(tc, test_cached_double_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_interior_free_aborts, SIGABRT);
   suite_add_tcase(s, tc);
   return unit_run(s);

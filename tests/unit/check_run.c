@@ -13,6 +13,12 @@ static mpca_run run;
 
 static void setup(void) { mpca_small_init(); }
 
+static void *take1(mpca_run *r)
+{
+  void *p = NULL;
+  return mpca_run_take(r, 1, &p) == 1 ? p : NULL;
+}
+
 START_TEST(test_alloc_all_slots)
 {
   unsigned cls = (unsigned)_i;
@@ -24,7 +30,7 @@ START_TEST(test_alloc_all_slots)
   static unsigned char seen[MPCA_RUN_MAX_SLOTS];
   memset(seen, 0, sizeof seen);
   for (unsigned i = 0; i < n; i++) {
-    char *p = mpca_run_alloc(&run);
+    char *p = take1(&run);
     ck_assert(p >= arena);
     ck_assert(p + size <= arena + sizeof arena);
     ck_assert_uint_eq(((uintptr_t)p) % MPCA_ALIGNMENT, 0);
@@ -52,12 +58,12 @@ START_TEST(test_lowest_slot_first)
   run.state = MPCA_RUN_CURRENT;
   char *p[100];
   for (int i = 0; i < 100; i++)
-    p[i] = mpca_run_alloc(&run);
+    p[i] = take1(&run);
   ck_assert_int_eq(mpca_run_free(&run, p[70]), MPCA_RUN_FREED);
   ck_assert_int_eq(mpca_run_free(&run, p[5]), MPCA_RUN_FREED);
-  ck_assert_ptr_eq(mpca_run_alloc(&run), p[5]);
-  ck_assert_ptr_eq(mpca_run_alloc(&run), p[70]);
-  ck_assert_ptr_eq(mpca_run_alloc(&run), p[99] + run.size);
+  ck_assert_ptr_eq(take1(&run), p[5]);
+  ck_assert_ptr_eq(take1(&run), p[70]);
+  ck_assert_ptr_eq(take1(&run), p[99] + run.size);
 }
 END_TEST
 
@@ -65,8 +71,8 @@ START_TEST(test_double_free_detected)
 {
   mpca_run_init(&run, 0, arena);
   run.state = MPCA_RUN_CURRENT;
-  void *a = mpca_run_alloc(&run);
-  mpca_run_alloc(&run);
+  void *a = take1(&run);
+  take1(&run);
   ck_assert_int_eq(mpca_run_free(&run, a), MPCA_RUN_FREED);
   unsigned nfree = run.nfree;
   ck_assert_int_eq(mpca_run_free(&run, a), MPCA_RUN_DOUBLE_FREE);
@@ -78,7 +84,7 @@ START_TEST(test_bad_pointers_detected)
 {
   mpca_run_init(&run, 5, arena); /* 96-byte class: not a power of two */
   run.state = MPCA_RUN_CURRENT;
-  char *a = mpca_run_alloc(&run);
+  char *a = take1(&run);
   ck_assert_int_eq(mpca_run_free(&run, a + 16), MPCA_RUN_BAD_POINTER);
   ck_assert_int_eq(mpca_run_free(&run, a + 1), MPCA_RUN_BAD_POINTER);
   ck_assert_int_eq(mpca_run_free(&run, arena + (size_t)run.nslots * run.size), MPCA_RUN_BAD_POINTER);
@@ -86,6 +92,31 @@ START_TEST(test_bad_pointers_detected)
   ck_assert_int_eq(mpca_run_free(&run, a), MPCA_RUN_BAD_POINTER);
   run.state = MPCA_RUN_CURRENT;
   ck_assert_int_eq(mpca_run_free(&run, a), MPCA_RUN_FREED);
+}
+END_TEST
+
+START_TEST(test_take_batch_in_order)
+{
+  mpca_run_init(&run, 0, arena); /* 16-byte class: 2048 slots, 32 words */
+  run.state = MPCA_RUN_CURRENT;
+  void *first = NULL;
+  ck_assert_uint_eq(mpca_run_take(&run, 100, &first), 100);
+  char *prev = NULL;
+  unsigned n = 0;
+  for (void **b = first; b; b = *b, n++) {
+    ck_assert((char *)b > prev);
+    prev = (char *)b;
+  }
+  ck_assert_uint_eq(n, 100);
+  ck_assert_uint_eq(run.nfree, run.nslots - 100);
+  ck_assert_ptr_eq(first, arena);
+  ck_assert_ptr_eq(take1(&run), arena + 100 * 16);
+  ck_assert_int_eq(mpca_run_free(&run, arena + 16), MPCA_RUN_FREED);
+  ck_assert_ptr_eq(take1(&run), arena + 16);
+  /* taking more than there is stops at the end */
+  unsigned left = run.nfree;
+  ck_assert_uint_eq(mpca_run_take(&run, 5000, &first), left);
+  ck_assert_uint_eq(run.nfree, 0);
 }
 END_TEST
 
@@ -105,6 +136,7 @@ int main(void)
   tcase_add_test(tc, test_lowest_slot_first);
   tcase_add_test(tc, test_double_free_detected);
   tcase_add_test(tc, test_bad_pointers_detected);
+  tcase_add_test(tc, test_take_batch_in_order);
   tcase_add_test(tc, test_empty_run_has_no_slot);
   suite_add_tcase(s, tc);
   return unit_run(s);
