@@ -143,15 +143,19 @@ void mpca_heap_abandon(mpca_heap *h)
   }
 }
 
-void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
+/* The kind dispatch of a free by the holder of `h`; `batch` for drained
+ * remote frees. */
+static void free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, bool batch)
 {
   switch (seg->kind) {
-  case MPCA_KIND_SMALL: mpca_small_free(h, seg, p, fn); break;
+  case MPCA_KIND_SMALL: mpca_small_free(h, seg, p, fn, batch); break;
   case MPCA_KIND_MEDIUM: mpca_medium_free(h, seg, p, fn); break;
   case MPCA_KIND_HUGE: mpca_huge_free(h, seg, p, fn); break;
   default: mpca_bad_pointer(fn, p, "double free or invalid pointer (memory is not allocated)"); break;
   }
 }
+
+void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn) { free_local(h, seg, p, fn, false); }
 
 void mpca_heap_drain(mpca_heap *h)
 {
@@ -162,7 +166,7 @@ void mpca_heap_drain(mpca_heap *h)
     if (mpca_unlikely(seg == NULL || seg->owner != h))
       mpca_fatal("mpcalloc: heap corruption: remote-freed block %p does not belong to heap %p; aborting\n",
                  (void *)n, (void *)h);
-    mpca_heap_free_local(h, seg, n, "free");
+    free_local(h, seg, n, "free (from another thread)", true);
     h->cnt.remote_received++;
     n = next;
   }
@@ -171,14 +175,12 @@ void mpca_heap_drain(mpca_heap *h)
 void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
 {
   mpca_heap *owner = seg->owner;
-  /* Check what we can before the block leaves our hands: the owner would
-   * only find out later, far from the culprit. */
-  if (seg->kind == MPCA_KIND_SMALL) {
-    if (mpca_run_slot(mpca_small_run_of((mpca_small_seg *)seg, p), p) < 0) {
-      mpca_bad_pointer("free", p, "invalid pointer (not the start of an allocated small block)");
-      return;
-    }
-  } else if (!mpca_medium_valid(seg, p)) {
+  /* A small block is not checked here: its run belongs to the owner (reading
+   * it would race and bounce the owner's cache lines); the owner checks every
+   * block when it drains its queue. A medium block's own header is stable
+   * while the block is in use, and pushing a free chunk would corrupt the
+   * owner's free lists, so that one is checked now. */
+  if (seg->kind == MPCA_KIND_MEDIUM && !mpca_medium_valid(seg, p)) {
     mpca_bad_pointer("free", p, "invalid pointer or double free (medium block not in use)");
     return;
   }

@@ -102,8 +102,10 @@ MPCA_INLINE void mpca_tc_push(mpca_heap *h, unsigned cls, void *p)
 MPCA_INTERNAL void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls);
 /* After a free changed a non-current run's state (was full, or is now empty). */
 MPCA_INTERNAL void mpca_small_run_changed(mpca_heap *h, mpca_run *r);
-/* Local free with full checks; aborts (or warns) on a bad pointer. */
-MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
+/* Local free with full checks; aborts (or warns) on a bad pointer. The block
+ * goes to the thread cache; when that is full it goes straight back to its
+ * run if `spill` (batches of remote frees), else half the cache is flushed. */
+MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, bool spill);
 /* Empty the thread caches and retire the current runs (thread exit, trim). */
 MPCA_INTERNAL void mpca_small_flush(mpca_heap *h);
 /* Give fully free small macro blocks back to the source, keeping `keep`. */

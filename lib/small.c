@@ -260,7 +260,9 @@ static void tc_flush(mpca_heap *h, unsigned cls, unsigned keep)
 
 static bool tc_contains(const mpca_heap *h, unsigned cls, const void *p)
 {
-  for (void **b = h->tc_head[cls]; b; b = b[0])
+  /* bounded by the count: a list damaged by a use after free cannot loop */
+  void **b = h->tc_head[cls];
+  for (unsigned i = 0; b && i < h->tc_count[cls]; i++, b = b[0])
     if (b == p)
       return true;
   return false;
@@ -281,7 +283,7 @@ void mpca_small_run_changed(mpca_heap *h, mpca_run *r)
   }
 }
 
-void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
+void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, bool spill)
 {
   mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
   ptrdiff_t slot = mpca_run_slot(r, p);
@@ -295,9 +297,15 @@ void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
     mpca_bad_pointer(fn, p, "double free (block is already free)");
     return;
   }
-  if (!mpca_tc_has_room(h, cls))
+  if (mpca_tc_has_room(h, cls)) {
+    mpca_tc_push(h, cls, p);
+  } else if (spill) {
+    mpca_run_free(r, p); /* checked above: cannot fail */
+    mpca_small_after_free(h, r);
+  } else {
     tc_flush(h, cls, mpca_classes[cls].tc_max / 2);
-  mpca_tc_push(h, cls, p);
+    mpca_tc_push(h, cls, p);
+  }
 }
 
 void mpca_small_flush(mpca_heap *h)
