@@ -13,9 +13,10 @@ MPCA_EXPORT const char *mpc_alloc_version(void) { return PACKAGE_VERSION; }
 MPCA_EXPORT size_t mpc_alloc_release(size_t keep)
 {
   mpca_global_init();
-  size_t released = 0;
+  /* The thread's empty macro blocks go to the cache first; what counts is
+   * what leaves the process. */
   mpca_heap *h = mpca_tls_heap;
   if (h != NULL)
-    released += mpca_heap_trim(h);
-  return released + mpca_source_release(keep);
+    mpca_heap_trim(h);
+  return mpca_source_release(keep);
 }

@@ -103,7 +103,7 @@ const char *mpca_parse_bool(const char *s, uint64_t *out)
       return NULL;
     }
   }
-  return *s ? "not a boolean (use 0/1, yes/no, on/off)" : "empty value";
+  return *s ? "not a boolean (use 0/1, yes/no, on/off, true/false)" : "empty value";
 }
 
 const char *mpca_parse_enum(const char *s, const char *const *choices, uint64_t *out)

@@ -166,7 +166,7 @@ void mpca_heap_drain(mpca_heap *h)
     if (mpca_unlikely(seg == NULL || seg->owner != h))
       mpca_fatal("mpcalloc: heap corruption: remote-freed block %p does not belong to heap %p; aborting\n",
                  (void *)n, (void *)h);
-    free_local(h, seg, n, "free (from another thread)", true);
+    free_local(h, seg, n, "free", true);
     h->cnt.remote_received++;
     n = next;
   }

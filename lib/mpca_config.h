@@ -17,7 +17,7 @@ enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM };
 
 /* X(id, type, default, min, max, choices, help) */
 #define MPCA_OPTIONS(X)                                                                                \
-  X(KEEP_MAX, SIZE, 512 * MPCA_MIB, 0, MPCA_TIB, NULL,                                                 \
+  X(KEEP_MAX, SIZE, MPCA_GIB, 0, MPCA_TIB, NULL,                                                 \
     "largest free block a memory source keeps cached for reuse")                                      \
   X(KEEP_MEM, SIZE, 2 * MPCA_GIB, 0, 64 * MPCA_TIB, NULL,                                              \
     "most free memory one memory source (NUMA node) keeps cached")                                   \

@@ -26,16 +26,21 @@ size_t mpca_os_page_size(void)
   return p;
 }
 
-static void *os_mmap(size_t size, int prot)
+/* Memory for the program is mapped with the kernel's overcommit accounting
+ * (no MAP_NORESERVE), so an absurd request fails with ENOMEM as with glibc;
+ * metadata tables that are mostly never touched pass MAP_NORESERVE. */
+static void *os_mmap_flags(size_t size, int prot, int extra)
 {
   atomic_fetch_add_explicit(&mpca_os_cnt.mmap_calls, 1, memory_order_relaxed);
-  void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
   if (p == MAP_FAILED) {
     errno = ENOMEM;
     return NULL;
   }
   return p;
 }
+
+static void *os_mmap(size_t size, int prot) { return os_mmap_flags(size, prot, 0); }
 
 static void os_munmap_raw(void *p, size_t size)
 {
@@ -132,7 +137,7 @@ bool mpca_os_remap_fixed(void *p, size_t old_size, size_t new_size, void *target
 
 void *mpca_os_meta_map(size_t size)
 {
-  return os_mmap(mpca_align_up(size, mpca_os_page_size()), PROT_READ | PROT_WRITE);
+  return os_mmap_flags(mpca_align_up(size, mpca_os_page_size()), PROT_READ | PROT_WRITE, MAP_NORESERVE);
 }
 
 void mpca_os_meta_unmap(void *p, size_t size)

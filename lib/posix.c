@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include "mpcalloc.h"
 #include "mpca_error.h"
 #include "mpca_heap.h"
 #include "mpca_huge.h"
@@ -307,11 +308,7 @@ MPCA_EXPORT size_t malloc_usable_size(void *p)
 MPCA_EXPORT int malloc_trim(size_t pad)
 {
   int saved = errno;
-  size_t released = 0;
-  mpca_heap *h = mpca_tls_heap;
-  if (h != NULL)
-    released += mpca_heap_trim(h);
-  released += mpca_source_release(pad);
+  size_t released = mpc_alloc_release(pad);
   errno = saved;
   return released != 0;
 }

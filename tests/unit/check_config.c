@@ -127,7 +127,7 @@ static void one_bad(const char *var, const char *expect)
 
 START_TEST(test_load_bad_values)
 {
-  one_bad("MPCALLOC_KEEP_MAX=", "MPCALLOC_KEEP_MAX='': empty value; using the default 512M");
+  one_bad("MPCALLOC_KEEP_MAX=", "MPCALLOC_KEEP_MAX='': empty value; using the default 1G");
   one_bad("MPCALLOC_KEEP_MAX= 1M", "MPCALLOC_KEEP_MAX=' 1M'");
   one_bad("MPCALLOC_KEEP_MAX=-1", "negative");
   one_bad("MPCALLOC_KEEP_MAX=1.5G", "fractions");
@@ -172,7 +172,7 @@ START_TEST(test_print)
   close(fds[0]);
   out[n > 0 ? n : 0] = '\0';
   ck_assert_int_eq(lines(out), MPCA_OPT_COUNT);
-  ck_assert_ptr_nonnull(strstr(out, "mpcalloc: MPCALLOC_KEEP_MAX=512M  ("));
+  ck_assert_ptr_nonnull(strstr(out, "mpcalloc: MPCALLOC_KEEP_MAX=1G  ("));
   ck_assert_ptr_nonnull(strstr(out, "MPCALLOC_ON_ERROR=abort"));
 }
 END_TEST
