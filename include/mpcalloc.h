@@ -22,7 +22,9 @@ const char *mpc_alloc_version(void);
 
 /* Give free memory the allocator keeps cached back to the operating system
  * until at most `keep` bytes stay cached; returns the number of bytes
- * released. Also releases the empty macro blocks of the calling thread. */
+ * released. The calling thread's empty macro blocks join the cache first;
+ * with keep == 0 the pages of its free runs and large free chunks are
+ * released as well. */
 size_t mpc_alloc_release(size_t keep);
 
 #ifdef __cplusplus

@@ -13,10 +13,15 @@ MPCA_EXPORT const char *mpc_alloc_version(void) { return PACKAGE_VERSION; }
 MPCA_EXPORT size_t mpc_alloc_release(size_t keep)
 {
   mpca_global_init();
-  /* The thread's empty macro blocks go to the cache first; what counts is
-   * what leaves the process. */
+  /* The thread's empty macro blocks go to the cache first; with keep == 0
+   * the pages of its free runs and large free chunks go back to the OS too.
+   * What counts is what leaves the process. */
   mpca_heap *h = mpca_tls_heap;
-  if (h != NULL)
+  size_t purged = 0;
+  if (h != NULL) {
     mpca_heap_trim(h);
-  return mpca_source_release(keep);
+    if (keep == 0)
+      purged = mpca_heap_purge(h);
+  }
+  return purged + mpca_source_release(keep);
 }

@@ -215,7 +215,15 @@ int mpca_config_load(char *const *env, int fd)
     if (eq == NULL)
       continue;
     size_t len = (size_t)(eq - name);
-    const char *val = eq + 1;
+    /* values are quoted back in messages: keep them short */
+    char val[72];
+    size_t vlen = strlen(eq + 1);
+    if (vlen < sizeof val) {
+      memcpy(val, eq + 1, vlen + 1);
+    } else {
+      memcpy(val, eq + 1, sizeof val - 4);
+      memcpy(val + sizeof val - 4, "...", 4);
+    }
     int id = find_option(name, len);
     if (id < 0) {
       complain_unknown(fd, name, len);
@@ -234,9 +242,9 @@ int mpca_config_load(char *const *env, int fd)
     uint64_t v = 0;
     const char *why;
     switch (o->type) {
-    case MPCA_OPT_SIZE: why = mpca_parse_size(val, &v); break;
-    case MPCA_OPT_BOOL: why = mpca_parse_bool(val, &v); break;
-    default: why = mpca_parse_enum(val, o->choices, &v); break;
+    case MPCA_OPT_SIZE: why = mpca_parse_size(eq + 1, &v); break;
+    case MPCA_OPT_BOOL: why = mpca_parse_bool(eq + 1, &v); break;
+    default: why = mpca_parse_enum(eq + 1, o->choices, &v); break;
     }
     if (why == NULL && (v < o->min || v > o->max)) {
       char lo[32], hi[32];

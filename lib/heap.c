@@ -33,6 +33,9 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static mpca_heap *pools[NPOOLS]; /* abandoned heaps, by node + 1 */
 static _Atomic(mpca_heap *) all_heaps;
 
+static void settle_abandoned(mpca_heap *h);
+static bool try_settle(mpca_heap *h);
+
 static void *meta_alloc(size_t size)
 {
   size = mpca_align_up(size, MPCA_CACHE_LINE);
@@ -126,38 +129,39 @@ size_t mpca_heap_trim(mpca_heap *h)
   return mpca_small_release_empty(h, 0) + mpca_medium_release_empty(h, 0);
 }
 
+size_t mpca_heap_purge(mpca_heap *h) { return mpca_small_purge(h) + mpca_medium_purge(h); }
+
 void mpca_heap_abandon(mpca_heap *h)
 {
   mpca_heap_trim(h);
+  settle_abandoned(h);
+  /* The free pages stay resident: purging them here cost the next adopter
+   * a page fault each (4x slower thread churn on a VM). */
   atomic_store_explicit(&h->state, MPCA_HEAP_ABANDONED, memory_order_release);
   pool_push(h);
   /* Blocks freed to us between the drain and the store above would wait
-   * for an adopter: drain them now if nobody else does. */
-  if (mpca_remote_pending(&h->rfq)) {
-    int expected = MPCA_HEAP_ABANDONED;
-    if (atomic_compare_exchange_strong_explicit(&h->state, &expected, MPCA_HEAP_CLAIMED, memory_order_acquire,
-                                                memory_order_relaxed)) {
-      mpca_heap_drain(h);
-      atomic_store_explicit(&h->state, MPCA_HEAP_ABANDONED, memory_order_release);
-    }
-  }
+   * for an adopter: settle them now if nobody else does. */
+  if (mpca_remote_pending(&h->rfq))
+    try_settle(h);
 }
 
-/* The kind dispatch of a free by the holder of `h`; `batch` for drained
- * remote frees. */
-static void free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, bool batch)
+/* The kind dispatch of a free by the holder of `h`. */
+static void free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, enum mpca_free_mode mode)
 {
   switch (seg->kind) {
-  case MPCA_KIND_SMALL: mpca_small_free(h, seg, p, fn, batch); break;
+  case MPCA_KIND_SMALL: mpca_small_free(h, seg, p, fn, mode); break;
   case MPCA_KIND_MEDIUM: mpca_medium_free(h, seg, p, fn); break;
   case MPCA_KIND_HUGE: mpca_huge_free(h, seg, p, fn); break;
   default: mpca_bad_pointer(fn, p, "double free or invalid pointer (memory is not allocated)"); break;
   }
 }
 
-void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn) { free_local(h, seg, p, fn, false); }
+void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
+{
+  free_local(h, seg, p, fn, MPCA_FREE_CACHE);
+}
 
-void mpca_heap_drain(mpca_heap *h)
+static void drain(mpca_heap *h, enum mpca_free_mode mode)
 {
   mpca_rnode *n = mpca_remote_take_all(&h->rfq);
   while (n != NULL) {
@@ -166,10 +170,34 @@ void mpca_heap_drain(mpca_heap *h)
     if (mpca_unlikely(seg == NULL || seg->owner != h))
       mpca_fatal("mpcalloc: heap corruption: remote-freed block %p does not belong to heap %p; aborting\n",
                  (void *)n, (void *)h);
-    free_local(h, seg, n, "free", true);
+    free_local(h, seg, n, "free", mode);
     h->cnt.remote_received++;
     n = next;
   }
+}
+
+void mpca_heap_drain(mpca_heap *h) { drain(h, MPCA_FREE_SPILL); }
+
+/* Blocks freed to a heap whose thread has exited go straight back to their
+ * runs, and empty macro blocks to the source. */
+static void settle_abandoned(mpca_heap *h)
+{
+  drain(h, MPCA_FREE_RUN);
+  mpca_small_release_empty(h, 0);
+  mpca_medium_release_empty(h, 0);
+}
+
+/* Claim an abandoned heap for a moment and settle it; false if someone else
+ * holds it (an adopter, or another thread settling it). */
+static bool try_settle(mpca_heap *h)
+{
+  int expected = MPCA_HEAP_ABANDONED;
+  if (!atomic_compare_exchange_strong_explicit(&h->state, &expected, MPCA_HEAP_CLAIMED, memory_order_acquire,
+                                               memory_order_relaxed))
+    return false;
+  settle_abandoned(h);
+  atomic_store_explicit(&h->state, MPCA_HEAP_ABANDONED, memory_order_release);
+  return true;
 }
 
 void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
@@ -187,14 +215,8 @@ void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
   mpca_remote_push(&owner->rfq, p);
   if (me)
     me->cnt.remote_sent++;
-  if (atomic_load_explicit(&owner->state, memory_order_relaxed) == MPCA_HEAP_ABANDONED) {
-    int expected = MPCA_HEAP_ABANDONED;
-    if (atomic_compare_exchange_strong_explicit(&owner->state, &expected, MPCA_HEAP_CLAIMED, memory_order_acquire,
-                                                memory_order_relaxed)) {
-      mpca_heap_drain(owner);
-      atomic_store_explicit(&owner->state, MPCA_HEAP_ABANDONED, memory_order_release);
-    }
-  }
+  if (atomic_load_explicit(&owner->state, memory_order_relaxed) == MPCA_HEAP_ABANDONED)
+    try_settle(owner);
 }
 
 void mpca_heaps_fork_prepare(void)

@@ -12,12 +12,16 @@
 
 void *mpca_huge_malloc(mpca_heap *h, mpca_source *s, size_t size, size_t align, bool zero)
 {
+  if (mpca_unlikely(align > MPCA_HUGE_ALIGN_MAX))
+    return NULL;
   size_t off = mpca_align_up(MPCA_HUGE_HDR, align);
   /* Macro blocks are only MPCA_SEG_SIZE-aligned: larger alignments need slack. */
   size_t slack = align > MPCA_SEG_SIZE ? align : 0;
-  if (size > SIZE_MAX / 2 - off - slack)
+  size_t total;
+  /* at least one byte of payload, so the payload lies inside the block */
+  if (__builtin_add_overflow(off + slack, size ? size : 1, &total) || total > PTRDIFF_MAX)
     return NULL;
-  mpca_seg *seg = mpca_source_get(s, off + slack + size);
+  mpca_seg *seg = mpca_source_get(s, total);
   if (seg == NULL)
     return NULL;
   char *p = (char *)mpca_align_up((uintptr_t)seg + MPCA_HUGE_HDR, align);

@@ -11,9 +11,13 @@
 #include "mpca_error.h"
 #include "mpca_list.h"
 #include "mpca_medium.h"
+#include "mpca_os.h"
 #include "mpca_source.h"
 
 #define MEDIUM_EMPTY_KEEP 1
+/* Free chunks smaller than this keep their pages when a heap is purged:
+ * not worth a system call. */
+#define MEDIUM_PURGE_MIN ((size_t)64 << 10)
 #define BIN_SHIFT 2 /* log2 of bins per doubling */
 #define BIN_BASE_LOG 10 /* bin 0 starts at 1 KiB */
 
@@ -42,6 +46,8 @@ unsigned mpca_medium_bin_ceil(size_t size)
 
 static mpca_chunk *next_chunk(mpca_chunk *c) { return (mpca_chunk *)((char *)c + mpca_chunk_size(c)); }
 
+static void set_head(mpca_chunk *c, size_t size, size_t flags) { c->head = mpca_chunk_tag(c) | size | flags; }
+
 static void bin_insert(mpca_heap *h, mpca_chunk *c)
 {
   unsigned b = mpca_medium_bin_floor(mpca_chunk_size(c));
@@ -60,7 +66,7 @@ static void bin_remove(mpca_heap *h, mpca_chunk *c)
 /* Mark [c, c+size) as one free chunk (prev in use) and file it. */
 static void make_free(mpca_heap *h, mpca_chunk *c, size_t size)
 {
-  c->head = size | MPCA_CHUNK_PREV_INUSE;
+  set_head(c, size, MPCA_CHUNK_PREV_INUSE);
   mpca_chunk *n = next_chunk(c);
   n->prev_size = size;
   n->head &= ~MPCA_CHUNK_PREV_INUSE;
@@ -92,7 +98,7 @@ static void trim_tail(mpca_heap *h, mpca_chunk *c, size_t size)
   size_t have = mpca_chunk_size(c);
   if (have - size < MPCA_MEDIUM_MIN_CHUNK)
     return;
-  c->head = size | (c->head & MPCA_CHUNK_FLAGS);
+  set_head(c, size, c->head & MPCA_CHUNK_FLAGS);
   mpca_chunk *rest = next_chunk(c);
   size_t rest_size = have - size;
   mpca_chunk *after = (mpca_chunk *)((char *)rest + rest_size);
@@ -109,7 +115,7 @@ static void *take(mpca_heap *h, mpca_chunk *c, size_t need)
   bin_remove(h, c);
   if (mpca_chunk_size(c) == MPCA_MEDIUM_AREA)
     h->medium_empty_segs--;
-  c->head |= MPCA_CHUNK_INUSE;
+  c->head = (c->head | MPCA_CHUNK_INUSE) & ~MPCA_CHUNK_PURGED;
   next_chunk(c)->head |= MPCA_CHUNK_PREV_INUSE;
   trim_tail(h, c, need);
   return mpca_chunk_payload(c);
@@ -168,7 +174,7 @@ void *mpca_medium_memalign(mpca_heap *h, size_t align, size_t size)
     size_t lead = a - (uintptr_t)p;
     size_t total = mpca_chunk_size(c);
     mpca_chunk *nc = mpca_chunk_of((void *)a);
-    nc->head = (total - lead) | MPCA_CHUNK_INUSE;
+    set_head(nc, total - lead, MPCA_CHUNK_INUSE);
     make_free(h, c, lead); /* sets nc->prev_size and clears its PREV_INUSE */
     c = nc;
   }
@@ -184,10 +190,27 @@ bool mpca_medium_valid(const mpca_seg *seg, const void *p)
     return false;
   const mpca_chunk *c = mpca_chunk_of(p);
   size_t sz = mpca_chunk_size(c);
-  return (c->head & MPCA_CHUNK_INUSE) && sz >= MPCA_MEDIUM_MIN_CHUNK && (const char *)c + sz <= hi;
+  return (c->head & MPCA_CHUNK_INUSE) && (c->head & MPCA_CHUNK_TAG_MASK) == mpca_chunk_tag(c) &&
+         sz >= MPCA_MEDIUM_MIN_CHUNK && (const char *)c + sz <= hi;
 }
 
 size_t mpca_medium_usable(const void *p) { return mpca_chunk_size(mpca_chunk_of(p)) - MPCA_CHUNK_HDR; }
+
+size_t mpca_medium_purge(mpca_heap *h)
+{
+  size_t purged = 0;
+  for (unsigned b = 0; b < MPCA_MEDIUM_NBINS; b++)
+    for (mpca_list *n = h->bins[b].next; n != &h->bins[b]; n = n->next) {
+      mpca_chunk *c = mpca_container_of(n, mpca_chunk, link);
+      if ((c->head & MPCA_CHUNK_PURGED) || mpca_chunk_size(c) < MEDIUM_PURGE_MIN)
+        continue;
+      /* keep the chunk's header and list links; the next chunk's prev_size
+       * lies beyond the chunk */
+      purged += mpca_os_purge((char *)c + sizeof(mpca_chunk), mpca_chunk_size(c) - sizeof(mpca_chunk));
+      c->head |= MPCA_CHUNK_PURGED;
+    }
+  return purged;
+}
 
 size_t mpca_medium_release_empty(mpca_heap *h, unsigned keep)
 {
@@ -216,7 +239,7 @@ void mpca_medium_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
     bool looks_free = ((uintptr_t)p & (MPCA_ALIGNMENT - 1)) == 0 &&
                       (const char *)p > (const char *)seg + MPCA_MEDIUM_FIRST &&
                       (const char *)p < (const char *)seg + MPCA_MEDIUM_SEG_SIZE && !(c->head & MPCA_CHUNK_INUSE) &&
-                      mpca_chunk_size(c) >= MPCA_MEDIUM_MIN_CHUNK;
+                      (c->head & MPCA_CHUNK_TAG_MASK) == mpca_chunk_tag(c);
     mpca_bad_pointer(fn, p, looks_free ? "double free (block is already free)"
                                        : "invalid pointer (not the start of an allocated medium block)");
     return;
@@ -227,6 +250,7 @@ void mpca_medium_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
     mpca_chunk *prev = (mpca_chunk *)((char *)c - c->prev_size);
     bin_remove(h, prev);
     size += c->prev_size;
+    c->head = 0; /* no longer a chunk: a second free of it must not pass */
     c = prev;
   }
   mpca_chunk *n = (mpca_chunk *)((char *)c + size);

@@ -23,6 +23,9 @@ MPCA_INTERNAL void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p);
 MPCA_INTERNAL void mpca_heap_drain(mpca_heap *h);
 /* Give back empty macro blocks held by `h`; returns bytes released. */
 MPCA_INTERNAL size_t mpca_heap_trim(mpca_heap *h);
+/* Hand the pages of free runs and large free chunks of `h` back to the OS
+ * (the mappings stay); returns the bytes purged. */
+MPCA_INTERNAL size_t mpca_heap_purge(mpca_heap *h);
 /* First heap of the list of every heap (for statistics). */
 MPCA_INTERNAL mpca_heap *mpca_heap_first(void);
 

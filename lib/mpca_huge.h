@@ -8,6 +8,9 @@
 
 #include "mpca_types.h"
 
+/* Largest alignment we serve (an address space of 2^48 bytes has no use for
+ * more); larger requests fail with ENOMEM. */
+#define MPCA_HUGE_ALIGN_MAX ((size_t)1 << 40)
 /* Bytes in front of a huge block's payload (its macro block header). */
 #define MPCA_HUGE_HDR mpca_align_up(sizeof(mpca_seg), MPCA_CACHE_LINE)
 

@@ -7,13 +7,25 @@
 #ifndef MPCA_MEDIUM_H
 #define MPCA_MEDIUM_H
 
+#include "mpca_small.h"
 #include "mpca_types.h"
 
 #define MPCA_MEDIUM_FIRST mpca_align_up(sizeof(mpca_seg), MPCA_ALIGNMENT)
 /* Bytes of chunks in one medium macro block (the end sentinel excluded). */
 #define MPCA_MEDIUM_AREA (MPCA_MEDIUM_SEG_SIZE - MPCA_MEDIUM_FIRST - MPCA_CHUNK_HDR)
 
-MPCA_INLINE size_t mpca_chunk_size(const mpca_chunk *c) { return c->head & ~MPCA_CHUNK_FLAGS; }
+/* A chunk's head word: flags in bits 0-3, size in bits 4-31 (chunks are
+ * smaller than 4 GiB), and in bits 32-63 a tag computed from the chunk's
+ * address and a per-process key. The tag is what tells a real chunk header
+ * from user data that happens to look like one (an interior pointer). */
+#define MPCA_CHUNK_SIZE_MASK ((size_t)0xfffffff0u)
+#define MPCA_CHUNK_TAG_MASK (~(size_t)0xffffffffu)
+
+MPCA_INLINE size_t mpca_chunk_size(const mpca_chunk *c) { return c->head & MPCA_CHUNK_SIZE_MASK; }
+MPCA_INLINE size_t mpca_chunk_tag(const mpca_chunk *c)
+{
+  return ((((uintptr_t)c >> 4) * (mpca_tc_key | 1)) >> 32) << 32;
+}
 MPCA_INLINE mpca_chunk *mpca_chunk_of(const void *p) { return (mpca_chunk *)((char *)p - MPCA_CHUNK_HDR); }
 MPCA_INLINE void *mpca_chunk_payload(mpca_chunk *c) { return (char *)c + MPCA_CHUNK_HDR; }
 
@@ -39,5 +51,7 @@ MPCA_INTERNAL size_t mpca_medium_usable(const void *p);
 /* A pointer that passes the chunk checks (for realloc / usable size). */
 MPCA_INTERNAL bool mpca_medium_valid(const mpca_seg *seg, const void *p);
 MPCA_INTERNAL size_t mpca_medium_release_empty(mpca_heap *h, unsigned keep);
+/* Hand the inner pages of free chunks back to the OS (heap abandoned). */
+MPCA_INTERNAL size_t mpca_medium_purge(mpca_heap *h);
 
 #endif

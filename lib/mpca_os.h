@@ -28,6 +28,9 @@ MPCA_INTERNAL void *mpca_os_reserve_aligned(size_t size, size_t align);
 MPCA_INTERNAL void mpca_os_unmap_reserved(void *p, size_t size);
 /* Move [p, p+old_size) onto the reserved window `target`, keeping the pages. */
 MPCA_INTERNAL bool mpca_os_remap_fixed(void *p, size_t old_size, size_t new_size, void *target);
+/* Hand the whole pages inside [p, p+size) back to the OS, keeping the
+ * mapping (they read as zero afterwards). Returns the bytes purged. */
+MPCA_INTERNAL size_t mpca_os_purge(void *p, size_t size);
 /* Metadata memory (never freed): zeroed, page-granular. */
 MPCA_INTERNAL void *mpca_os_meta_map(size_t size);
 MPCA_INTERNAL void mpca_os_meta_unmap(void *p, size_t size);

@@ -102,12 +102,18 @@ MPCA_INLINE void mpca_tc_push(mpca_heap *h, unsigned cls, void *p)
 MPCA_INTERNAL void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls);
 /* After a free changed a non-current run's state (was full, or is now empty). */
 MPCA_INTERNAL void mpca_small_run_changed(mpca_heap *h, mpca_run *r);
-/* Local free with full checks; aborts (or warns) on a bad pointer. The block
- * goes to the thread cache; when that is full it goes straight back to its
- * run if `spill` (batches of remote frees), else half the cache is flushed. */
-MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, bool spill);
+/* Where a locally freed small block goes. */
+enum mpca_free_mode {
+  MPCA_FREE_CACHE, /* thread cache; flush half of it when full */
+  MPCA_FREE_SPILL, /* thread cache while it has room, else its run (drains) */
+  MPCA_FREE_RUN,   /* straight back to its run (heap of an exited thread) */
+};
+/* Local free with full checks; aborts (or warns) on a bad pointer. */
+MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, enum mpca_free_mode mode);
 /* Empty the thread caches and retire the current runs (thread exit, trim). */
 MPCA_INTERNAL void mpca_small_flush(mpca_heap *h);
+/* Hand the pages of unused runs back to the OS (heap abandoned). */
+MPCA_INTERNAL size_t mpca_small_purge(mpca_heap *h);
 /* Give fully free small macro blocks back to the source, keeping `keep`. */
 MPCA_INTERNAL size_t mpca_small_release_empty(mpca_heap *h, unsigned keep);
 

@@ -55,7 +55,8 @@ typedef struct mpca_run {
   uint16_t nslots; /* slots in the run */
   uint16_t hint;   /* no free slot below bitmap word `hint` */
   uint8_t state;   /* enum mpca_run_state */
-  uint8_t pad[3];
+  uint8_t purged;  /* free run whose pages went back to the OS */
+  uint8_t pad[2];
   uint32_t size;   /* block size of the class */
   uint32_t recip;  /* ceil(2^32 / size): slot = (offset * recip) >> 32 */
   uint32_t pad2;
@@ -98,6 +99,7 @@ typedef struct mpca_chunk {
 #define MPCA_CHUNK_HDR ((size_t)16)
 #define MPCA_CHUNK_INUSE ((size_t)1)
 #define MPCA_CHUNK_PREV_INUSE ((size_t)2)
+#define MPCA_CHUNK_PURGED ((size_t)4) /* free chunk whose inner pages went back to the OS */
 #define MPCA_CHUNK_FLAGS ((size_t)15)
 
 /* --- remote-free queue (MPSC) ------------------------------------------ */

@@ -135,6 +135,20 @@ bool mpca_os_remap_fixed(void *p, size_t old_size, size_t new_size, void *target
   return true;
 }
 
+size_t mpca_os_purge(void *p, size_t size)
+{
+  size_t page = mpca_os_page_size();
+  uintptr_t lo = mpca_align_up((uintptr_t)p, page);
+  uintptr_t hi = ((uintptr_t)p + size) & ~(uintptr_t)(page - 1);
+  if (hi <= lo)
+    return 0;
+  atomic_fetch_add_explicit(&mpca_os_cnt.madvise_calls, 1, memory_order_relaxed);
+  int saved = errno;
+  int rc = madvise((void *)lo, hi - lo, MADV_DONTNEED);
+  errno = saved;
+  return rc == 0 ? hi - lo : 0;
+}
+
 void *mpca_os_meta_map(size_t size)
 {
   return os_mmap_flags(mpca_align_up(size, mpca_os_page_size()), PROT_READ | PROT_WRITE, MAP_NORESERVE);
@@ -246,6 +260,8 @@ void mpca_vprintf_fd(int fd, const char *fmt, va_list ap)
   fmt_out o = {buf, 0, sizeof buf};
   format(&o, fmt, ap);
   size_t len = o.len < sizeof buf ? o.len : sizeof buf - 1;
+  if (o.len >= sizeof buf && fmt[0] && fmt[strlen(fmt) - 1] == '\n')
+    buf[len - 1] = '\n'; /* cut, but still one whole line */
   int saved = errno;
   size_t off = 0;
   while (off < len) {

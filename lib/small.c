@@ -80,6 +80,7 @@ void mpca_run_init(mpca_run *r, unsigned cls, char *base)
   r->nfree = c->nslots;
   r->hint = 0;
   r->base = base;
+  r->purged = 0;
   unsigned full = c->nslots / 64, rest = c->nslots % 64;
   memset(r->bitmap, 0xff, full * sizeof(uint64_t));
   if (rest)
@@ -127,8 +128,10 @@ static mpca_small_seg *small_seg_new(mpca_heap *h)
   seg->kind = MPCA_KIND_SMALL;
   seg->owner = h;
   seg->free_runs = ALL_RUNS;
-  for (unsigned i = 0; i < MPCA_RUNS_PER_SEG; i++)
+  for (unsigned i = 0; i < MPCA_RUNS_PER_SEG; i++) {
     ss->runs[i].state = MPCA_RUN_FREE;
+    ss->runs[i].purged = seg->fresh;
+  }
   mpca_list_push(&h->small_avail, &seg->link);
   h->small_empty_segs++;
   h->cnt.segs_acquired++;
@@ -283,7 +286,7 @@ void mpca_small_run_changed(mpca_heap *h, mpca_run *r)
   }
 }
 
-void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, bool spill)
+void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, enum mpca_free_mode mode)
 {
   mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
   ptrdiff_t slot = mpca_run_slot(r, p);
@@ -297,15 +300,41 @@ void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, bool 
     mpca_bad_pointer(fn, p, "double free (block is already free)");
     return;
   }
-  if (mpca_tc_has_room(h, cls)) {
+  if (mode != MPCA_FREE_RUN && mpca_tc_has_room(h, cls)) {
     mpca_tc_push(h, cls, p);
-  } else if (spill) {
+  } else if (mode != MPCA_FREE_CACHE) {
     mpca_run_free(r, p); /* checked above: cannot fail */
     mpca_small_after_free(h, r);
   } else {
     tc_flush(h, cls, mpca_classes[cls].tc_max / 2);
     mpca_tc_push(h, cls, p);
   }
+}
+
+size_t mpca_small_purge(mpca_heap *h)
+{
+  size_t purged = 0;
+  mpca_list *lists[2] = {&h->small_avail, &h->small_full};
+  for (int k = 0; k < 2; k++)
+    for (mpca_list *n = lists[k]->next; n != lists[k]; n = n->next) {
+      mpca_small_seg *ss = (mpca_small_seg *)mpca_container_of(n, mpca_seg, link);
+      /* one call per stretch of consecutive free runs not purged yet */
+      uint64_t todo = ss->hdr.free_runs;
+      for (uint64_t m = todo; m; m &= m - 1)
+        if (ss->runs[__builtin_ctzll(m)].purged)
+          todo &= ~((uint64_t)1 << __builtin_ctzll(m));
+      while (todo) {
+        unsigned first = (unsigned)__builtin_ctzll(todo);
+        unsigned len = (unsigned)__builtin_ctzll(~(todo >> first) | ((uint64_t)1 << (63 - first)) << 1);
+        if (first + len > 64)
+          len = 64 - first;
+        purged += mpca_os_purge((char *)ss + (size_t)first * MPCA_RUN_SIZE, (size_t)len * MPCA_RUN_SIZE);
+        for (unsigned i = first; i < first + len; i++)
+          ss->runs[i].purged = 1;
+        todo &= ~(len == 64 ? ~(uint64_t)0 : (((uint64_t)1 << len) - 1) << first);
+      }
+    }
+  return purged;
 }
 
 void mpca_small_flush(mpca_heap *h)

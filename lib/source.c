@@ -203,7 +203,10 @@ mpca_seg *mpca_source_get(mpca_source *s, size_t size)
       return grown;
     mpca_source_put(grow);
   }
-  return map_fresh(s, size);
+  mpca_seg *seg_new = map_fresh(s, size);
+  if (seg_new == NULL && mpca_source_release(0) != 0) /* out of address space: */
+    seg_new = map_fresh(s, size);                       /* give the cache back, retry */
+  return seg_new;
 }
 
 void mpca_source_put(mpca_seg *seg)

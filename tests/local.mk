@@ -51,9 +51,11 @@ tests_unit_check_heap_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_check_heap_LDADD = $(UNIT_TEST_LIBS)
 tests_unit_check_heap_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 
+include tests/integration.mk
+
 if ENABLE_TESTS
-check_PROGRAMS = $(UNIT_TESTS)
-TESTS = $(UNIT_TESTS)
+check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS)
+TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS)
 endif
 
 # Unit tests only (for sanitizer and valgrind builds, where the malloc entry
