@@ -14,6 +14,7 @@ INTEGRATION_PROGS = \
 	tests/api/check_api \
 	tests/override/libc_internal \
 	tests/override/preload_probe \
+	tests/override/early \
 	tests/stress/stress_threads \
 	tests/stress/stress_churn \
 	tests/stress/stress_fork \
@@ -24,6 +25,8 @@ INTEGRATION_TESTS = \
 	tests/override/libc_internal \
 	tests/override/env.sh \
 	tests/override/on_error.sh \
+	tests/override/early.sh \
+	tests/override/early.sh \
 	tests/override/python.sh \
 	tests/override/perl.sh \
 	tests/override/sort.sh \
@@ -63,6 +66,10 @@ tests_override_libc_internal_LDADD = lib/libmpcalloc.la -lpthread
 tests_override_libc_internal_LDFLAGS = -no-install
 
 # Run under LD_PRELOAD only: must not link the library.
+tests_override_early_SOURCES = tests/override/early.c
+tests_override_early_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
+tests_override_early_LDFLAGS = -no-install
+
 tests_override_preload_probe_SOURCES = tests/override/preload_probe.c
 tests_override_preload_probe_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 tests_override_preload_probe_LDADD = -lpthread
@@ -92,6 +99,7 @@ EXTRA_DIST += \
 	tests/override/common.sh \
 	tests/override/env.sh \
 	tests/override/on_error.sh \
+	tests/override/early.sh \
 	tests/override/python.sh \
 	tests/override/workload.py \
 	tests/override/perl.sh \
