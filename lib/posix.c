@@ -49,14 +49,21 @@ MPCA_INLINE void *small_alloc(mpca_heap *h, size_t size)
   return small_slow(h, cls);
 }
 
-/* Any size, any thread state; `zero` asks for zeroed memory. */
-static MPCA_NOINLINE void *alloc_any(size_t size, bool zero)
+/* The calling thread's heap for a request of `size` bytes, or NULL with
+ * errno ENOMEM (size above PTRDIFF_MAX, or no heap to be had). */
+static mpca_heap *heap_for(size_t size)
 {
   if (mpca_unlikely(size > PTRDIFF_MAX)) {
     errno = ENOMEM;
     return NULL;
   }
-  mpca_heap *h = mpca_heap_get();
+  return mpca_heap_get();
+}
+
+/* Any size, any thread state; `zero` asks for zeroed memory. */
+static MPCA_NOINLINE void *alloc_any(size_t size, bool zero)
+{
+  mpca_heap *h = heap_for(size);
   if (mpca_unlikely(h == NULL))
     return NULL;
   void *p;
@@ -84,11 +91,7 @@ static void *alloc_aligned(size_t align, size_t size)
 {
   if (align <= MPCA_ALIGNMENT)
     return alloc_any(size, false);
-  if (mpca_unlikely(size > PTRDIFF_MAX)) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  mpca_heap *h = mpca_heap_get();
+  mpca_heap *h = heap_for(size);
   if (mpca_unlikely(h == NULL))
     return NULL;
   size_t need = size > align ? size : align;

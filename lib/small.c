@@ -54,8 +54,11 @@ size_t mpca_small_class_size(unsigned cls)
 void mpca_small_init(void)
 {
   /* 16 random bytes from the kernel, no syscall, no allocation */
-  const uint64_t *rnd = (const uint64_t *)getauxval(AT_RANDOM);
-  uintptr_t key = (uintptr_t)(rnd ? rnd[0] ^ rnd[1] : 0x9e3779b97f4a7c15ull) ^ (uintptr_t)&mpca_tc_key;
+  const void *at_random = (const void *)getauxval(AT_RANDOM);
+  uint64_t rnd[2] = {0x9e3779b97f4a7c15ull, 0};
+  if (at_random)
+    memcpy(rnd, at_random, sizeof rnd); /* not necessarily 8-byte aligned */
+  uintptr_t key = (uintptr_t)(rnd[0] ^ rnd[1]) ^ (uintptr_t)&mpca_tc_key;
   mpca_tc_key = key | 1; /* odd: never equal to a block address */
   size_t sz = 0;
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
