@@ -52,8 +52,9 @@ summary() {
     if [ -n "$line" ]; then
       echo "  ${log#"$top"/}: $line"
       checks=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
-      bad=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1 + \2/')
-      bad=$((bad))
+      nfail=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+      nerr=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+      bad=$((nfail + nerr))
       passed=$((passed + checks - bad))
       failed=$((failed + bad))
       # a crash after the suite's own summary still fails the test
