@@ -120,7 +120,9 @@ typedef struct mpca_remote_queue {
   X(huge_allocs, "huge blocks allocated")                                      \
   X(huge_frees, "huge blocks freed")                                           \
   X(remote_sent, "blocks freed to another heap")                               \
-  X(remote_received, "blocks drained from the remote-free queue")
+  X(remote_received, "blocks drained from the remote-free queue")              \
+  X(realloc_moves, "reallocs that moved the block (allocate, copy, free)")     \
+  X(realloc_copied, "bytes copied by those reallocs")
 
 typedef struct mpca_heap_counters {
 #define MPCA_X(name, help) uint64_t name;

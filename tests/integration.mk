@@ -12,6 +12,7 @@
 
 INTEGRATION_PROGS = \
 	tests/api/check_api \
+	tests/api/check_cache \
 	tests/override/libc_internal \
 	tests/override/preload_probe \
 	tests/override/early \
@@ -22,6 +23,7 @@ INTEGRATION_PROGS = \
 
 INTEGRATION_TESTS = \
 	tests/api/check_api \
+	tests/api/check_cache \
 	tests/override/libc_internal \
 	tests/override/env.sh \
 	tests/override/on_error.sh \
@@ -59,6 +61,11 @@ tests_api_check_api_SOURCES = tests/api/check_api.c
 tests_api_check_api_CFLAGS = $(INTEGRATION_LINKED_CFLAGS)
 tests_api_check_api_LDADD = $(INTEGRATION_LINKED_LIBS)
 tests_api_check_api_LDFLAGS = -no-install
+
+tests_api_check_cache_SOURCES = tests/api/check_cache.c
+tests_api_check_cache_CFLAGS = $(INTEGRATION_LINKED_CFLAGS)
+tests_api_check_cache_LDADD = $(INTEGRATION_LINKED_LIBS)
+tests_api_check_cache_LDFLAGS = -no-install
 
 tests_override_libc_internal_SOURCES = tests/override/libc_internal.c
 tests_override_libc_internal_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)

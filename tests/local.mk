@@ -12,7 +12,8 @@ UNIT_TESTS = \
 	tests/unit/check_remote \
 	tests/unit/check_source \
 	tests/unit/check_config \
-	tests/unit/check_heap
+	tests/unit/check_heap \
+	tests/unit/check_realloc
 
 UNIT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 UNIT_TEST_LIBS = lib/libmpcalloc_core.la $(CHECK_LIBS) -lpthread
@@ -50,6 +51,10 @@ tests_unit_check_heap_SOURCES = tests/unit/check_heap.c tests/unit/unit.h
 tests_unit_check_heap_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_check_heap_LDADD = $(UNIT_TEST_LIBS)
 tests_unit_check_heap_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_realloc_SOURCES = tests/unit/check_realloc.c tests/unit/unit.h
+tests_unit_check_realloc_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_realloc_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_realloc_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 
 include tests/integration.mk
 

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * The generic allocation paths: the dispatch to small / medium / huge for
+ * any size or alignment, the free of any block by any thread, usable size,
+ * and realloc, which grows huge blocks with mremap (pages move, bytes are
+ * not copied) and medium blocks in place when their neighbour is free.
+ * Everything here is a slow path; the fast paths are inline in
+ * mpca_alloc.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include "mpca_alloc.h"
+#include "mpca_error.h"
+#include "mpca_heap.h"
+#include "mpca_huge.h"
+#include "mpca_medium.h"
+#include "mpca_remote.h"
+
+void *mpca_small_alloc_slow(mpca_heap *h, unsigned cls)
+{
+  if (mpca_remote_pending(&h->rfq))
+    mpca_heap_drain(h);
+  void *p = mpca_small_malloc_slow(h, cls);
+  if (mpca_unlikely(p == NULL))
+    errno = ENOMEM;
+  return p;
+}
+
+/* The calling thread's heap for a request of `size` bytes, or NULL with
+ * errno ENOMEM (size above PTRDIFF_MAX, or no heap to be had). */
+static mpca_heap *heap_for(size_t size)
+{
+  if (mpca_unlikely(size > PTRDIFF_MAX)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return mpca_heap_get();
+}
+
+/* Any size, any thread state; `zero` asks for zeroed memory. */
+void *mpca_alloc(size_t size, bool zero)
+{
+  mpca_heap *h = heap_for(size);
+  if (mpca_unlikely(h == NULL))
+    return NULL;
+  void *p;
+  if (size <= MPCA_SMALL_MAX) {
+    p = mpca_small_alloc(h, size);
+    if (zero && p)
+      memset(p, 0, size);
+    return p;
+  }
+  if (size <= MPCA_MEDIUM_MAX) {
+    if (mpca_remote_pending(&h->rfq))
+      mpca_heap_drain(h);
+    p = mpca_medium_malloc(h, size);
+    if (zero && p)
+      memset(p, 0, size);
+  } else {
+    p = mpca_huge_malloc(h, h->source, size, MPCA_ALIGNMENT, zero);
+  }
+  if (mpca_unlikely(p == NULL))
+    errno = ENOMEM;
+  return p;
+}
+
+void *mpca_alloc_aligned(size_t align, size_t size)
+{
+  if (align <= MPCA_ALIGNMENT)
+    return mpca_alloc(size, false);
+  mpca_heap *h = heap_for(size);
+  if (mpca_unlikely(h == NULL))
+    return NULL;
+  size_t need = size > align ? size : align;
+  void *p;
+  if (need <= MPCA_SMALL_MAX) {
+    /* power-of-two classes are naturally aligned within their runs */
+    p = mpca_small_alloc(h, (size_t)1 << (mpca_log2(need - 1) + 1));
+  } else if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= MPCA_MEDIUM_MAX) {
+    if (mpca_remote_pending(&h->rfq))
+      mpca_heap_drain(h);
+    p = mpca_medium_memalign(h, align, size);
+  } else {
+    p = mpca_huge_malloc(h, h->source, size, align, false);
+  }
+  if (mpca_unlikely(p == NULL))
+    errno = ENOMEM;
+  return p;
+}
+
+void mpca_free_slow(void *p, mpca_seg *seg, mpca_heap *h, const char *fn)
+{
+  int saved = errno;
+  if (mpca_unlikely(seg == NULL)) {
+    mpca_bad_pointer(fn, p, "invalid pointer (not allocated by mpcalloc)");
+  } else if (seg->kind == MPCA_KIND_HUGE) {
+    mpca_huge_free(h, seg, p, fn);
+  } else if (seg->kind != MPCA_KIND_SMALL && seg->kind != MPCA_KIND_MEDIUM) {
+    mpca_bad_pointer(fn, p, "double free or invalid pointer (memory is not allocated)");
+  } else if (seg->owner == h) {
+    if (mpca_remote_pending(&h->rfq))
+      mpca_heap_drain(h);
+    mpca_heap_free_local(h, seg, p, fn);
+  } else {
+    mpca_heap_free_remote(h, seg, p);
+  }
+  errno = saved;
+}
+
+void mpca_free(void *p)
+{
+  if (p == NULL)
+    return;
+  mpca_seg *seg = mpca_registry_lookup(p);
+  mpca_heap *h = mpca_tls_heap;
+  if (!mpca_small_free_fast(h, seg, p))
+    mpca_free_slow(p, seg, h, "free");
+}
+
+/* Usable size of a block we own, or 0 after reporting a bad pointer. */
+size_t mpca_usable_size(mpca_seg *seg, void *p, const char *fn)
+{
+  if (seg != NULL) {
+    switch (seg->kind) {
+    case MPCA_KIND_SMALL: {
+      mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
+      ptrdiff_t slot = mpca_run_slot(r, p);
+      if (slot >= 0) {
+        if (!(r->bitmap[slot / 64] & ((uint64_t)1 << (slot % 64))))
+          return r->size;
+        mpca_bad_pointer(fn, p, "use after free (block is free)");
+        return 0;
+      }
+      break;
+    }
+    case MPCA_KIND_MEDIUM:
+      if (mpca_medium_valid(seg, p))
+        return mpca_medium_usable(p);
+      break;
+    case MPCA_KIND_HUGE:
+      if (mpca_huge_valid(seg, p))
+        return mpca_huge_usable(seg);
+      break;
+    default: break;
+    }
+  }
+  mpca_bad_pointer(fn, p, "invalid pointer (not an allocated block)");
+  return 0;
+}
+
+static void *realloc_move(void *p, size_t old_usable, size_t size)
+{
+  void *q = mpca_alloc(size, false);
+  if (q == NULL)
+    return NULL;
+  size_t n = old_usable < size ? old_usable : size;
+  memcpy(q, p, n);
+  mpca_heap *h = mpca_tls_heap; /* set by mpca_alloc */
+  h->cnt.realloc_moves++;
+  h->cnt.realloc_copied += n;
+  mpca_free(p);
+  return q;
+}
+
+void *mpca_realloc(void *p, size_t size)
+{
+  if (p == NULL)
+    return mpca_alloc(size, false);
+  if (size == 0) { /* as glibc: free and return NULL */
+    mpca_free(p);
+    return NULL;
+  }
+  if (mpca_unlikely(size > PTRDIFF_MAX)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  mpca_seg *seg = mpca_registry_lookup(p);
+  size_t old = mpca_usable_size(seg, p, "realloc");
+  if (old == 0)
+    return NULL;
+  /* Stay in place when the block fits and would not waste over half. */
+  if (size <= old && size >= old / 2 && (seg->kind != MPCA_KIND_HUGE || size > MPCA_MEDIUM_MAX))
+    return p;
+  if (seg->kind == MPCA_KIND_MEDIUM && size > MPCA_SMALL_MAX && size <= MPCA_MEDIUM_MAX &&
+      seg->owner == mpca_tls_heap && mpca_medium_resize(seg->owner, seg, p, size))
+    return p;
+  if (seg->kind == MPCA_KIND_HUGE && size > MPCA_MEDIUM_MAX) {
+    void *q = mpca_huge_resize(seg, p, size);
+    if (q != NULL)
+      return q;
+  }
+  return realloc_move(p, old, size);
+}

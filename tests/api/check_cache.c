@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * The large-buffer cache and the retention budget, through the real library
+ * (linked with -lmpcalloc):
+ *  - a loop that allocates, touches and frees 64 MiB takes almost no page
+ *    fault after its first iteration (the buffer is reused, not re-faulted);
+ *  - calloc of a reused buffer is zeroed;
+ *  - malloc_trim(0) brings the resident size back down;
+ *  - with a small MPCALLOC_RETAIN_MAX, the resident size after freeing 1 GiB
+ *    of mixed blocks stays within live + budget + a slack (the child runs
+ *    this program again with the variable set: the environment is read once,
+ *    at the first allocation). */
+#include <errno.h>
+#include <malloc.h>
+#include <mpcalloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <check.h>
+
+#define MIB ((size_t)1 << 20)
+/* Metadata and per-heap reserve allowed above live + budget: the heap keeps
+ * one empty small and one empty medium macro block (6 MiB), plus tables. */
+#define SLACK (16 * MIB)
+
+static char self[4096];
+
+static long minor_faults(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_minflt;
+}
+
+static size_t rss(void)
+{
+  FILE *f = fopen("/proc/self/statm", "r");
+  unsigned long size = 0, res = 0;
+  if (f) {
+    if (fscanf(f, "%lu %lu", &size, &res) != 2)
+      res = 0;
+    fclose(f);
+  }
+  return (size_t)res * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void touch(char *p, size_t n, char v)
+{
+  for (size_t i = 0; i < n; i += 4096)
+    p[i] = v;
+}
+
+START_TEST(test_reuse_without_faults)
+{
+  size_t n = 64 * MIB;
+  long first = 0, worst = 0;
+  for (int i = 0; i < 10; i++) {
+    long before = minor_faults();
+    char *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    touch(p, n, (char)i);
+    free(p);
+    long faults = minor_faults() - before;
+    if (i == 0)
+      first = faults;
+    else if (faults > worst)
+      worst = faults;
+  }
+  printf("64 MiB loop: %ld minor faults in the first iteration, at most %ld in the next nine\n", first, worst);
+  ck_assert_int_ge(first, (long)(n / 4096) / 2);
+  ck_assert_int_le(worst, 64); /* a few pages of metadata at most */
+}
+END_TEST
+
+START_TEST(test_calloc_of_reused_buffer_is_zero)
+{
+  size_t n = 32 * MIB;
+  char *p = malloc(n);
+  memset(p, 0x5a, n);
+  free(p);
+  long before = minor_faults();
+  unsigned char *q = calloc(1, n);
+  ck_assert_ptr_nonnull(q);
+  ck_assert_int_le(minor_faults() - before, 64); /* reused, not fresh */
+  for (size_t i = 0; i < n; i += 511)
+    ck_assert_uint_eq(q[i], 0);
+  free(q);
+}
+END_TEST
+
+START_TEST(test_trim_brings_rss_down)
+{
+  enum { N = 16 };
+  char *p[N];
+  for (int i = 0; i < N; i++) {
+    p[i] = malloc(16 * MIB);
+    touch(p[i], 16 * MIB, 1);
+  }
+  for (int i = 0; i < N; i++)
+    free(p[i]);
+  size_t cached = rss();
+  ck_assert_int_eq(malloc_trim(0), 1);
+  size_t after = rss();
+  printf("256 MiB freed: RSS %zu MiB with the cache, %zu MiB after malloc_trim(0)\n", cached / MIB, after / MIB);
+  ck_assert_uint_ge(cached - after, 200 * MIB);
+}
+END_TEST
+
+/* Child side of the budget test: runs with MPCALLOC_RETAIN_MAX=64M. */
+static int budget_child(void)
+{
+  size_t live_bytes = 100 * MIB;
+  char *live = malloc(live_bytes);
+  touch(live, live_bytes, 3);
+  /* 1 GiB of mixed blocks: small, medium and huge */
+  enum { N = 60000 };
+  static void *tmp[N];
+  size_t total = 0;
+  unsigned seed = 12345;
+  int n = 0;
+  while (total < 1024 * MIB && n < N) {
+    seed = seed * 1103515245u + 12345u;
+    unsigned r = seed >> 16;
+    size_t size = r % 100 < 70 ? 16 + r % 1000 : r % 100 < 97 ? 2000 + r % 200000 : 2 * MIB + (r % 32) * MIB;
+    tmp[n] = malloc(size);
+    if (tmp[n] == NULL)
+      return 2;
+    touch(tmp[n], size, 4);
+    total += size;
+    n++;
+  }
+  for (int i = 0; i < n; i++)
+    free(tmp[i]);
+  size_t res = rss();
+  size_t limit = live_bytes + 64 * MIB + SLACK;
+  printf("budget 64 MiB: %zu MiB of mixed blocks freed, %zu MiB live, RSS %zu MiB (limit %zu MiB)\n", total / MIB,
+         live_bytes / MIB, res / MIB, limit / MIB);
+  free(live);
+  return res <= limit ? 0 : 1;
+}
+
+START_TEST(test_budget_bounds_rss)
+{
+  fflush(stdout);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    char *argv[] = {self, "budget", NULL};
+    char *envp[] = {"MPCALLOC_RETAIN_MAX=64M", NULL};
+    execve(self, argv, envp);
+    _exit(3);
+  }
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status));
+  ck_assert_msg(WEXITSTATUS(status) == 0, "budget child exited %d", WEXITSTATUS(status));
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+  if (argc > 1 && strcmp(argv[1], "budget") == 0)
+    return budget_child();
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len <= 0)
+    return 99;
+  self[len] = '\0';
+  Suite *s = suite_create("cache");
+  TCase *tc = tcase_create("cache");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, test_reuse_without_faults);
+  tcase_add_test(tc, test_calloc_of_reused_buffer_is_zero);
+  tcase_add_test(tc, test_trim_brings_rss_down);
+  tcase_add_test(tc, test_budget_bounds_rss);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
