@@ -5,7 +5,8 @@
  * (linked with -lmpcalloc):
  *  - a loop that allocates, touches and frees 64 MiB takes almost no page
  *    fault after its first iteration (the buffer is reused, not re-faulted);
- *  - calloc of a reused buffer is zeroed;
+ *  - calloc of a reused buffer is zeroed; calloc of fresh memory is not
+ *    written (no page is faulted by the allocator);
  *  - malloc_trim(0) brings the resident size back down;
  *  - with a small MPCALLOC_RETAIN_MAX, the resident size after freeing 1 GiB
  *    of mixed blocks stays within live + budget + a slack (the child runs
@@ -87,6 +88,22 @@ START_TEST(test_calloc_of_reused_buffer_is_zero)
   ck_assert_ptr_nonnull(q);
   ck_assert_int_le(minor_faults() - before, 64); /* reused, not fresh */
   for (size_t i = 0; i < n; i += 511)
+    ck_assert_uint_eq(q[i], 0);
+  free(q);
+}
+END_TEST
+
+START_TEST(test_calloc_of_fresh_memory_is_not_written)
+{
+  /* memory straight from the OS is known zero: calloc must not touch it */
+  mpc_alloc_release(0); /* nothing cached: the next huge block is fresh */
+  size_t n = 128 * MIB;
+  long before = minor_faults();
+  unsigned char *q = calloc(1, n);
+  ck_assert_ptr_nonnull(q);
+  long faults = minor_faults() - before;
+  ck_assert_int_le(faults, 64);
+  for (size_t i = 0; i < n; i += 1 << 20)
     ck_assert_uint_eq(q[i], 0);
   free(q);
 }
@@ -174,6 +191,7 @@ int main(int argc, char **argv)
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_reuse_without_faults);
   tcase_add_test(tc, test_calloc_of_reused_buffer_is_zero);
+  tcase_add_test(tc, test_calloc_of_fresh_memory_is_not_written);
   tcase_add_test(tc, test_trim_brings_rss_down);
   tcase_add_test(tc, test_budget_bounds_rss);
   suite_add_tcase(s, tc);
