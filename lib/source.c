@@ -235,14 +235,18 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
   size_t old_size = seg->size;
   if (new_size == old_size)
     return seg;
+  /* The registry forgets a range before it is unmapped (here by mremap),
+   * never after: once unmapped, another thread may map and register it. */
   if (new_size < old_size) {
-    if (!mpca_os_remap_inplace(seg, old_size, new_size))
-      return seg; /* keep the larger mapping: still correct */
-    /* forget the units the block no longer touches */
     uintptr_t end_unit = mpca_align_up((uintptr_t)seg + new_size, MPCA_SEG_SIZE);
     uintptr_t old_end = (uintptr_t)seg + old_size;
-    if (old_end > end_unit)
+    if (old_end > end_unit) /* units the block will no longer touch */
       mpca_registry_clear((void *)end_unit, old_end - end_unit);
+    if (!mpca_os_remap_inplace(seg, old_size, new_size)) {
+      if (old_end > end_unit)
+        mpca_registry_set((void *)end_unit, old_end - end_unit, seg);
+      return seg; /* keep the larger mapping: still correct */
+    }
     seg->size = new_size;
     return seg;
   }
@@ -259,11 +263,16 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
   void *target = mpca_os_reserve_aligned(new_size, MPCA_SEG_SIZE);
   if (target == NULL)
     return NULL;
-  if (!mpca_registry_reserve(target, new_size) || !mpca_os_remap_fixed(seg, old_size, new_size, target)) {
+  if (!mpca_registry_reserve(target, new_size)) {
     mpca_os_unmap_reserved(target, new_size);
     return NULL;
   }
   mpca_registry_clear(seg, old_size);
+  if (!mpca_os_remap_fixed(seg, old_size, new_size, target)) {
+    mpca_registry_set(seg, old_size, seg); /* tables exist: cannot fail */
+    mpca_os_unmap_reserved(target, new_size);
+    return NULL;
+  }
   mpca_seg *moved = target;
   mpca_registry_set(moved, new_size, moved);
   mpca_numa_bind((char *)moved + old_size, new_size - old_size, moved->source->node);
