@@ -18,7 +18,7 @@ top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 BUILD_PKGS="build-essential autoconf automake libtool pkgconf check libnuma-dev"
-TEST_PKGS="valgrind python3 perl git mandoc man-db"
+TEST_PKGS="valgrind python3 perl git mandoc man-db qemu-system-x86 cpio"
 PEER_PKGS="libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
 
 deps() {

@@ -8,6 +8,7 @@
 #define MPCALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +27,63 @@ const char *mpc_alloc_version(void);
  * with keep == 0 the pages of its free runs and large free chunks are
  * released as well. */
 size_t mpc_alloc_release(size_t keep);
+
+/* ---- statistics (mpc_alloc_stats(3)) ------------------------------------ */
+
+/* Entries of mpc_alloc_stats.nodes: the unbound source plus every node. */
+#define MPC_ALLOC_STATS_MAX_NODES 65
+
+struct mpc_alloc_stats_node {
+  int64_t node;      /* NUMA node, or -1 for the unbound source */
+  uint64_t mapped;   /* bytes mapped from the OS by this node's source */
+  uint64_t in_use;   /* bytes of live blocks of heaps (and huge blocks) of the node */
+  uint64_t cached;   /* free bytes kept mapped in the node's source cache */
+};
+
+/* Set `size` to sizeof(struct mpc_alloc_stats) before the call: members may
+ * be added at the end in later versions, and the library fills only the
+ * bytes both sides know of. Figures are approximate while other threads run. */
+struct mpc_alloc_stats {
+  uint64_t size;             /* in: sizeof the caller's struct; out: bytes filled */
+  uint64_t requested;        /* bytes asked for by live blocks (see the manual) */
+  uint64_t in_use;           /* bytes of live blocks (usable sizes) */
+  uint64_t peak_in_use;      /* upper bound of the high-water mark of in_use */
+  uint64_t thread_cached;    /* free small blocks held in thread caches */
+  uint64_t mapped;           /* bytes mapped from the OS for heaps and caches */
+  uint64_t peak_mapped;      /* high-water mark of mapped */
+  uint64_t cached;           /* free bytes kept mapped in the source caches */
+  uint64_t retained;         /* bytes counted against the retention budget */
+  uint64_t retain_max;       /* the budget (MPCALLOC_RETAIN_MAX) */
+  uint64_t mmap_calls, munmap_calls, mremap_calls, madvise_calls;
+  uint64_t remote_frees_sent, remote_frees_received;
+  uint64_t threads_live, threads_abandoned, threads_adopted, heaps;
+  uint64_t huge_allocs, huge_frees, realloc_moves, realloc_copied;
+  uint64_t nnodes;           /* entries used in nodes[] */
+  struct mpc_alloc_stats_node nodes[MPC_ALLOC_STATS_MAX_NODES];
+};
+
+/* Fill *st; 0 on success, -1 with errno EINVAL when st is NULL or
+ * st->size is smaller than the size member. */
+int mpc_alloc_stats_get(struct mpc_alloc_stats *st);
+
+/* Print the statistics (text with per-size-class rows, or JSON with
+ * MPC_ALLOC_STATS_JSON) on file descriptor `fd` without allocating;
+ * 0 on success, -1 with errno set on a write error or bad flags. */
+#define MPC_ALLOC_STATS_JSON 1u
+int mpc_alloc_stats_print(int fd, unsigned flags);
+
+/* Restart the cumulative counters and the high-water marks from now. */
+void mpc_alloc_stats_reset(void);
+
+/* NUMA placement (see mpc_alloc_numa_rebind(3)). Re-detect the node the
+ * calling thread's CPU affinity lies in and allocate from it from now on;
+ * returns that node, or -1 when the affinity spans nodes (unbound). */
+int mpc_alloc_numa_rebind(void);
+/* `size` bytes placed on NUMA node `node`, released with free(); NULL with
+ * errno EINVAL for a node that is not online, ENOMEM when out of memory. */
+void *mpc_alloc_on_node(int node, size_t size);
+/* The node the calling thread allocates from, or -1 (unbound). */
+int mpc_alloc_numa_node(void);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,8 @@
 #define PREFIX_LEN (sizeof PREFIX - 1)
 
 static const char *const mpca_opt_on_error_names[] = {"abort", "warn", NULL};
+static const char *const mpca_opt_stats_names[] = {"off", "text", "json", NULL};
+static const char *const mpca_opt_numa_names[] = {"auto", "off", NULL};
 
 const mpca_option mpca_options[MPCA_OPT_COUNT] = {
 #define MPCA_X(id, type, def, min, max, choices, help) {#id, MPCA_OPT_##type, def, min, max, choices, help},
@@ -116,6 +118,27 @@ const char *mpca_parse_enum(const char *s, const char *const *choices, uint64_t 
   return *s ? "not one of the accepted words" : "empty value";
 }
 
+/* Copies of the values of STRING options: the environment may change. */
+static char str_pool[4096];
+static size_t str_used;
+
+const char *mpca_opt_str(int id)
+{
+  const char *s = (const char *)(uintptr_t)mpca_opt[id];
+  return s ? s : "";
+}
+
+static const char *parse_string(const char *s, uint64_t *out)
+{
+  size_t n = strlen(s);
+  if (n >= sizeof str_pool - str_used)
+    return "value too long";
+  memcpy(str_pool + str_used, s, n + 1);
+  *out = (uintptr_t)(str_pool + str_used);
+  str_used += n + 1;
+  return NULL;
+}
+
 size_t mpca_format_size(char *buf, size_t n, uint64_t v)
 {
   static const char suffix[] = "KMGT";
@@ -135,6 +158,7 @@ static void format_value(char *buf, size_t n, const mpca_option *o, uint64_t v)
   case MPCA_OPT_SIZE: mpca_format_size(buf, n, v); break;
   case MPCA_OPT_BOOL: mpca_snprintf(buf, n, "%s", v ? "1" : "0"); break;
   case MPCA_OPT_ENUM: mpca_snprintf(buf, n, "%s", o->choices[v]); break;
+  case MPCA_OPT_STRING: mpca_snprintf(buf, n, "%s", v ? (const char *)(uintptr_t)v : ""); break;
   }
 }
 
@@ -206,6 +230,7 @@ int mpca_config_load(char *const *env, int fd)
   bool seen[MPCA_OPT_COUNT] = {false};
   for (int i = 0; i < MPCA_OPT_COUNT; i++)
     mpca_opt[i] = mpca_options[i].def;
+  str_used = 0;
   for (; env && *env; env++) {
     const char *e = *env;
     if (strncmp(e, PREFIX, PREFIX_LEN) != 0)
@@ -244,9 +269,10 @@ int mpca_config_load(char *const *env, int fd)
     switch (o->type) {
     case MPCA_OPT_SIZE: why = mpca_parse_size(eq + 1, &v); break;
     case MPCA_OPT_BOOL: why = mpca_parse_bool(eq + 1, &v); break;
+    case MPCA_OPT_STRING: why = parse_string(eq + 1, &v); break;
     default: why = mpca_parse_enum(eq + 1, o->choices, &v); break;
     }
-    if (why == NULL && (v < o->min || v > o->max)) {
+    if (why == NULL && o->type != MPCA_OPT_STRING && (v < o->min || v > o->max)) {
       char lo[32], hi[32];
       format_value(lo, sizeof lo, o, o->min);
       format_value(hi, sizeof hi, o, o->max);

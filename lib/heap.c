@@ -105,6 +105,7 @@ mpca_heap *mpca_heap_acquire(void)
       sched_yield();
     }
     mpca_heap_drain(h);
+    h->cnt.adoptions++;
     return h;
   }
   h = meta_alloc(sizeof *h);

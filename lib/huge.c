@@ -9,6 +9,7 @@
 #include "mpca_huge.h"
 #include "mpca_os.h"
 #include "mpca_source.h"
+#include "mpca_stats.h"
 
 void *mpca_huge_malloc(mpca_heap *h, mpca_source *s, size_t size, size_t align, bool zero)
 {
@@ -32,6 +33,7 @@ void *mpca_huge_malloc(mpca_heap *h, mpca_source *s, size_t size, size_t align, 
   if (zero && !seg->fresh)
     memset(p, 0, size);
   h->cnt.huge_allocs++;
+  mpca_stats_huge(seg, 1);
   return p;
 }
 
@@ -43,15 +45,20 @@ void mpca_huge_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
   }
   if (h)
     h->cnt.huge_frees++;
+  mpca_stats_huge(seg, -1);
   mpca_source_put(seg);
 }
 
 void *mpca_huge_resize(mpca_seg *seg, void *p, size_t size)
 {
   size_t off = (size_t)((char *)p - (char *)seg);
+  mpca_stats_huge(seg, -1);
   mpca_seg *moved = mpca_source_resize(seg, off + size);
-  if (moved == NULL)
+  if (moved == NULL) {
+    mpca_stats_huge(seg, 1);
     return NULL;
+  }
   moved->req_size = size;
+  mpca_stats_huge(moved, 1);
   return (char *)moved + off;
 }

@@ -20,6 +20,7 @@
 #include "mpca_os.h"
 #include "mpca_small.h"
 #include "mpca_source.h"
+#include "mpca_stats.h"
 
 __thread mpca_heap *mpca_tls_heap __attribute__((tls_model("initial-exec")));
 
@@ -68,6 +69,7 @@ static void global_setup(void)
     mpca_fatal("mpcalloc: cannot create the thread-exit key; aborting\n");
   if (mpca_opt[MPCA_OPT_PRINT_CONFIG])
     mpca_config_print(2);
+  mpca_stats_setup();
 }
 
 void mpca_global_init(void)
@@ -83,6 +85,12 @@ void mpca_global_init(void)
   }
   while (atomic_load_explicit(&init_state, memory_order_acquire) != INIT_DONE)
     sched_yield();
+}
+
+void mpca_thread_switch_heap(mpca_heap *h)
+{
+  mpca_tls_heap = h;
+  pthread_setspecific(exit_key, h);
 }
 
 mpca_heap *mpca_thread_init(void)

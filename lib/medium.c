@@ -13,6 +13,7 @@
 #include "mpca_medium.h"
 #include "mpca_os.h"
 #include "mpca_source.h"
+#include "mpca_stats.h"
 
 #define MEDIUM_EMPTY_KEEP 1
 /* Free chunks smaller than this keep their pages when a heap is purged:
@@ -155,7 +156,9 @@ void *mpca_medium_malloc(mpca_heap *h, size_t size)
       return NULL;
     c = find_fit(h, need);
   }
-  return take(h, c, need);
+  void *p = take(h, c, need);
+  mpca_stats_medium(h, mpca_chunk_size(mpca_chunk_of(p)));
+  return p;
 }
 
 void *mpca_medium_memalign(mpca_heap *h, size_t align, size_t size)
@@ -165,6 +168,7 @@ void *mpca_medium_memalign(mpca_heap *h, size_t align, size_t size)
   if (p == NULL)
     return NULL;
   mpca_chunk *c = mpca_chunk_of(p);
+  size_t counted = mpca_chunk_size(c); /* by mpca_medium_malloc */
   uintptr_t a = mpca_align_up((uintptr_t)p, align);
   if (a != (uintptr_t)p) {
     while (a - (uintptr_t)p < MPCA_MEDIUM_MIN_CHUNK)
@@ -179,6 +183,7 @@ void *mpca_medium_memalign(mpca_heap *h, size_t align, size_t size)
     c = nc;
   }
   trim_tail(h, c, need);
+  h->cnt.medium_used += mpca_chunk_size(c) - counted; /* smaller: no new peak */
   return mpca_chunk_payload(c);
 }
 
@@ -246,6 +251,7 @@ void mpca_medium_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
   }
   mpca_chunk *c = mpca_chunk_of(p);
   size_t size = mpca_chunk_size(c);
+  h->cnt.medium_used -= size;
   if (!(c->head & MPCA_CHUNK_PREV_INUSE)) {
     mpca_chunk *prev = (mpca_chunk *)((char *)c - c->prev_size);
     bin_remove(h, prev);
@@ -271,6 +277,7 @@ bool mpca_medium_resize(mpca_heap *h, mpca_seg *seg, void *p, size_t size)
   size_t have = mpca_chunk_size(c);
   if (need <= have) {
     trim_tail(h, c, need);
+    mpca_stats_medium(h, mpca_chunk_size(c) - have);
     return true;
   }
   mpca_chunk *n = next_chunk(c);
@@ -280,5 +287,6 @@ bool mpca_medium_resize(mpca_heap *h, mpca_seg *seg, void *p, size_t size)
   c->head += mpca_chunk_size(n);
   next_chunk(c)->head |= MPCA_CHUNK_PREV_INUSE;
   trim_tail(h, c, need);
+  mpca_stats_medium(h, mpca_chunk_size(c) - have);
   return true;
 }

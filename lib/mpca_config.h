@@ -8,7 +8,9 @@
 
 #include "mpca_common.h"
 
-enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM };
+/* STRING: the value is a pointer to a copy kept by config.c (0: unset);
+ * read it with mpca_opt_str(). */
+enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM, MPCA_OPT_STRING };
 
 #define MPCA_KIB ((uint64_t)1 << 10)
 #define MPCA_MIB ((uint64_t)1 << 20)
@@ -25,7 +27,15 @@ enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM };
     "process-wide budget of free memory kept mapped by all sources together")                        \
   X(ON_ERROR, ENUM, 0, 0, 1, mpca_opt_on_error_names,                                                  \
     "reaction to an invalid or double free: abort (default) or warn and continue")                   \
-  X(PRINT_CONFIG, BOOL, 0, 0, 1, NULL, "print the effective configuration on stderr at start-up")
+  X(STATS, ENUM, 0, 0, 2, mpca_opt_stats_names,                                                        \
+    "print statistics at exit: off, text or json (see mpc_alloc_stats(3))")                          \
+  X(STATS_FILE, STRING, 0, 0, 0, NULL,                                                                 \
+    "file the statistics go to at exit (%p: the process id); standard error when unset")             \
+  X(PRINT_CONFIG, BOOL, 0, 0, 1, NULL, "print the effective configuration on stderr at start-up")     \
+  X(NUMA, ENUM, 0, 0, 1, mpca_opt_numa_names,                                                          \
+    "NUMA placement: auto (heaps bound to their thread's node) or off (one unbound source)")          \
+  X(NUMA_MIGRATE, BOOL, 0, 0, 1, NULL,                                                                 \
+    "mpc_alloc_numa_rebind also moves the pages the thread's heap owns to the new node")
 
 enum mpca_opt_id {
 #define MPCA_X(id, type, def, min, max, choices, help) MPCA_OPT_##id,
@@ -35,6 +45,8 @@ enum mpca_opt_id {
 };
 
 enum mpca_on_error { MPCA_ON_ERROR_ABORT = 0, MPCA_ON_ERROR_WARN = 1 };
+enum mpca_stats_mode { MPCA_STATS_OFF = 0, MPCA_STATS_TEXT = 1, MPCA_STATS_JSON = 2 };
+enum mpca_numa_mode { MPCA_NUMA_AUTO = 0, MPCA_NUMA_OFF = 1 };
 
 typedef struct mpca_option {
   const char *name; /* without the MPCALLOC_ prefix */
@@ -50,6 +62,8 @@ extern uint64_t mpca_opt[MPCA_OPT_COUNT] MPCA_INTERNAL;
 /* Parsers: 0 on success, else a static string saying what is wrong. */
 MPCA_INTERNAL const char *mpca_parse_size(const char *s, uint64_t *out);
 MPCA_INTERNAL const char *mpca_parse_bool(const char *s, uint64_t *out);
+/* Value of a STRING option, "" when unset. */
+MPCA_INTERNAL const char *mpca_opt_str(int id);
 MPCA_INTERNAL const char *mpca_parse_enum(const char *s, const char *const *choices, uint64_t *out);
 
 /* Reset to defaults, then read MPCALLOC_* from `env` (NULL-terminated);

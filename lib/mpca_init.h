@@ -16,6 +16,9 @@ MPCA_INTERNAL void mpca_global_init(void);
  * NULL with errno ENOMEM when no heap can be had. */
 MPCA_INTERNAL MPCA_COLD mpca_heap *mpca_thread_init(void);
 
+/* The calling thread uses `h` from now on (and abandons it at exit). */
+MPCA_INTERNAL void mpca_thread_switch_heap(mpca_heap *h);
+
 MPCA_INLINE mpca_heap *mpca_heap_get(void)
 {
   mpca_heap *h = mpca_tls_heap;

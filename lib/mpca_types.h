@@ -122,7 +122,11 @@ typedef struct mpca_remote_queue {
   X(remote_sent, "blocks freed to another heap")                               \
   X(remote_received, "blocks drained from the remote-free queue")              \
   X(realloc_moves, "reallocs that moved the block (allocate, copy, free)")     \
-  X(realloc_copied, "bytes copied by those reallocs")
+  X(realloc_copied, "bytes copied by those reallocs")                          \
+  X(adoptions, "times an abandoned heap was adopted by a new thread")          \
+  X(medium_used, "bytes of medium chunks in use (gauge, wraps: sum as unsigned)") \
+  X(small_peak, "high-water mark of small_used")                             \
+  X(medium_peak, "high-water mark of medium_used")
 
 typedef struct mpca_heap_counters {
 #define MPCA_X(name, help) uint64_t name;
@@ -158,6 +162,12 @@ struct mpca_heap {
   mpca_source *source;
   int node;
   mpca_heap_counters cnt;
+  /* statistics gauges (stats.c), updated on slow paths only: slots out of
+   * the runs of each class (thread-cache blocks included), runs in use per
+   * class, and small_used = their bytes */
+  uint64_t small_slots[MPCA_SMALL_NCLASSES];
+  uint64_t small_runs[MPCA_SMALL_NCLASSES];
+  uint64_t small_used;
 
   mpca_heap *all_next;  /* global list of every heap ever made */
   mpca_heap *pool_next; /* abandoned pool */

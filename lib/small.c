@@ -23,6 +23,7 @@
 #include "mpca_list.h"
 #include "mpca_small.h"
 #include "mpca_source.h"
+#include "mpca_stats.h"
 
 #define ALL_RUNS (~(uint64_t)1) /* run 0 holds the header */
 /* Fully free small macro blocks a heap keeps before giving them back. */
@@ -160,6 +161,7 @@ static mpca_run *run_new(mpca_heap *h, unsigned cls)
   mpca_run *r = &ss->runs[i];
   mpca_run_init(r, cls, (char *)ss + (size_t)i * MPCA_RUN_SIZE);
   h->cnt.small_runs_made++;
+  h->small_runs[cls]++;
   return r;
 }
 
@@ -171,6 +173,7 @@ static void run_release(mpca_heap *h, mpca_run *r)
   r->state = MPCA_RUN_FREE;
   r->nslots = 0; /* no slot check passes on a run not in use */
   h->cnt.small_runs_released++;
+  h->small_runs[r->cls]--;
   if (seg->free_runs == 0) {
     mpca_list_remove(&seg->link);
     mpca_list_push(&h->small_avail, &seg->link);
@@ -233,6 +236,7 @@ void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
       return NULL;
     unsigned taken = mpca_run_take(r, mpca_classes[cls].tc_max / 2, (void **)&p);
     h->tc_count[cls] = (uint16_t)taken;
+    mpca_stats_small_out(h, cls, taken, r->size);
   }
   h->tc_head[cls] = p[0];
   h->tc_count[cls]--;
@@ -253,7 +257,9 @@ static void tc_flush(mpca_heap *h, unsigned cls, unsigned keep)
     last_kept[0] = NULL;
   else
     h->tc_head[cls] = NULL;
+  unsigned flushed = h->tc_count[cls];
   h->tc_count[cls] = (uint16_t)(keep < h->tc_count[cls] ? keep : h->tc_count[cls]);
+  mpca_stats_small_back(h, cls, flushed - h->tc_count[cls]);
   while (p) {
     void **next = p[0];
     mpca_run *r = mpca_small_run_of(mpca_small_seg_of(p), p);
@@ -307,6 +313,7 @@ void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, enum 
     mpca_tc_push(h, cls, p);
   } else if (mode != MPCA_FREE_CACHE) {
     mpca_run_free(r, p); /* checked above: cannot fail */
+    mpca_stats_small_back(h, cls, 1);
     mpca_small_after_free(h, r);
   } else {
     tc_flush(h, cls, mpca_classes[cls].tc_max / 2);

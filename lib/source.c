@@ -16,6 +16,7 @@
 #include "mpca_os.h"
 #include "mpca_registry.h"
 #include "mpca_source.h"
+#include "mpca_stats.h"
 
 #define NSOURCES (MPCA_MAX_NODES + 1)
 static mpca_source sources[NSOURCES];
@@ -121,6 +122,7 @@ static void seg_unmap(mpca_seg *seg)
   void *base = seg;
   size_t size = seg->size;
   mpca_registry_clear(base, size);
+  mpca_stats_mapped((int)seg->node, -(uint64_t)size);
   mpca_os_unmap(base, size);
 }
 
@@ -160,6 +162,7 @@ static mpca_seg *map_fresh(mpca_source *s, size_t size)
     errno = ENOMEM;
     return NULL;
   }
+  mpca_stats_mapped(s->node, size);
   return seg;
 }
 
@@ -247,6 +250,7 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
         mpca_registry_set((void *)end_unit, old_end - end_unit, seg);
       return seg; /* keep the larger mapping: still correct */
     }
+    mpca_stats_mapped(seg->source->node, -(uint64_t)(old_size - new_size));
     seg->size = new_size;
     return seg;
   }
@@ -254,6 +258,7 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
     return NULL;
   if (mpca_os_remap_inplace(seg, old_size, new_size)) {
     mpca_registry_set(seg, new_size, seg);
+    mpca_stats_mapped(seg->source->node, new_size - old_size);
     mpca_numa_bind((char *)seg + old_size, new_size - old_size, seg->source->node);
     seg->size = new_size;
     return seg;
@@ -275,6 +280,7 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
   }
   mpca_seg *moved = target;
   mpca_registry_set(moved, new_size, moved);
+  mpca_stats_mapped(moved->source->node, new_size - old_size);
   mpca_numa_bind((char *)moved + old_size, new_size - old_size, moved->source->node);
   moved->size = new_size;
   return moved;

@@ -57,10 +57,12 @@ tests_unit_check_realloc_LDADD = $(UNIT_TEST_LIBS)
 tests_unit_check_realloc_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 
 include tests/integration.mk
+include tests/numa/local.mk
+include tests/stats/local.mk
 
 if ENABLE_TESTS
-check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS)
-TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS)
+check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS)
+TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS)
 endif
 
 # Unit tests only (for sanitizer and valgrind builds, where the malloc entry

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * The /init of the two-node virtual machine of vm.sh, linked statically
+ * with the allocator's sources (so malloc here is libmpcalloc's). As process
+ * 1 it mounts /proc, /sys and /dev, then runs itself twice as a child (the
+ * allocator must read the topology after the mounts): once with the default
+ * options and once with MPCALLOC_NUMA_MIGRATE=1; then it powers the machine
+ * off. The children check where the kernel put the pages of blocks
+ * (move_pages with no target node reports it) and print one line per check:
+ *   NUMA-TEST <name> PASS|FAIL <pages on the expected node>/<pages> <detail>
+ * then NUMA-TESTS-DONE. It must never need anything but the kernel: no
+ * shell, no libraries, no files besides itself. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "mpcalloc.h"
+
+#define SMALL_N 2000
+#define SMALL_SIZE 200
+#define MEDIUM_N 24
+#define MEDIUM_SIZE (96 * 1024)
+#define HUGE_SIZE ((size_t)12 << 20)
+#define THRESHOLD 0.99
+
+static const char *mode = "default";
+static int failures;
+static long page_size;
+static int node_cpu[2] = {-1, -1};
+
+/* ---- page placement --------------------------------------------------------- */
+
+struct count {
+  unsigned long on, total;
+};
+
+/* Count the pages of [p, p + n) on `node`. The pages must be touched. */
+static void count_range(struct count *c, const void *p, size_t n, int node)
+{
+  enum { BATCH = 512 };
+  void *pages[BATCH];
+  int status[BATCH];
+  uintptr_t first = (uintptr_t)p & ~(uintptr_t)(page_size - 1);
+  uintptr_t end = (uintptr_t)p + n;
+  for (uintptr_t a = first; a < end;) {
+    unsigned k = 0;
+    for (; k < BATCH && a < end; k++, a += (uintptr_t)page_size)
+      pages[k] = (void *)a;
+    if (syscall(SYS_move_pages, 0, (unsigned long)k, pages, NULL, status, 0) != 0) {
+      printf("move_pages: %s\n", strerror(errno));
+      c->total += k;
+      continue;
+    }
+    for (unsigned i = 0; i < k; i++) {
+      c->total++;
+      if (status[i] == node)
+        c->on++;
+    }
+  }
+}
+
+static void report(const char *name, const struct count *c, int node, const char *detail)
+{
+  bool ok = c->total > 0 && (double)c->on >= THRESHOLD * (double)c->total;
+  if (!ok)
+    failures++;
+  printf("NUMA-TEST %s-%s %s %lu/%lu pages on node %d%s%s\n", mode, name, ok ? "PASS" : "FAIL", c->on, c->total,
+         node, detail ? ": " : "", detail ? detail : "");
+  fflush(stdout);
+}
+
+static void check(const char *name, bool ok, const char *detail)
+{
+  if (!ok)
+    failures++;
+  printf("NUMA-TEST %s-%s %s %s\n", mode, name, ok ? "PASS" : "FAIL", detail);
+  fflush(stdout);
+}
+
+/* One set of blocks of every kind. */
+struct set {
+  char *small[SMALL_N];
+  char *medium[MEDIUM_N];
+  char *huge;
+};
+
+static void set_touch(struct set *s)
+{
+  for (int i = 0; i < SMALL_N; i++)
+    memset(s->small[i], 1, SMALL_SIZE);
+  for (int i = 0; i < MEDIUM_N; i++)
+    memset(s->medium[i], 2, MEDIUM_SIZE);
+  memset(s->huge, 3, HUGE_SIZE);
+}
+
+static void set_alloc_untouched(struct set *s)
+{
+  for (int i = 0; i < SMALL_N; i++)
+    s->small[i] = malloc(SMALL_SIZE);
+  for (int i = 0; i < MEDIUM_N; i++)
+    s->medium[i] = malloc(MEDIUM_SIZE);
+  s->huge = malloc(HUGE_SIZE);
+}
+
+static void set_alloc(struct set *s)
+{
+  set_alloc_untouched(s);
+  set_touch(s);
+}
+
+static void set_free(struct set *s)
+{
+  for (int i = 0; i < SMALL_N; i++)
+    free(s->small[i]);
+  for (int i = 0; i < MEDIUM_N; i++)
+    free(s->medium[i]);
+  free(s->huge);
+}
+
+/* Check every kind of `s` on `node`; `prefix` names the check. huge = false
+ * leaves the huge block out. */
+static void set_check(const char *prefix, struct set *s, int node, bool huge)
+{
+  char name[64];
+  struct count c = {0, 0};
+  for (int i = 0; i < SMALL_N; i++)
+    count_range(&c, s->small[i], SMALL_SIZE, node);
+  snprintf(name, sizeof name, "%s-small", prefix);
+  report(name, &c, node, "(pages of each block)");
+  c = (struct count){0, 0};
+  for (int i = 0; i < MEDIUM_N; i++)
+    count_range(&c, s->medium[i], MEDIUM_SIZE, node);
+  snprintf(name, sizeof name, "%s-medium", prefix);
+  report(name, &c, node, NULL);
+  if (huge) {
+    c = (struct count){0, 0};
+    count_range(&c, s->huge, HUGE_SIZE, node);
+    snprintf(name, sizeof name, "%s-huge", prefix);
+    report(name, &c, node, NULL);
+  }
+}
+
+/* ---- threads ------------------------------------------------------------------ */
+
+static void pin(int node)
+{
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(node_cpu[node], &set);
+  if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0)
+    printf("pthread_setaffinity_np failed\n");
+}
+
+static pthread_t start_on(int node, void *(*fn)(void *), void *arg)
+{
+  fflush(stdout);
+  pthread_attr_t attr;
+  cpu_set_t set;
+  pthread_attr_init(&attr);
+  CPU_ZERO(&set);
+  CPU_SET(node_cpu[node], &set);
+  pthread_attr_setaffinity_np(&attr, sizeof set, &set);
+  pthread_t t;
+  if (pthread_create(&t, &attr, fn, arg) != 0) {
+    printf("pthread_create failed\n");
+    exit(1);
+  }
+  pthread_attr_destroy(&attr);
+  return t;
+}
+
+static struct set sets[4];
+
+/* A thread bound before its first malloc. */
+static void *bound(void *arg)
+{
+  int node = (int)(intptr_t)arg;
+  struct set *s = &sets[node];
+  set_alloc(s); /* first malloc of this thread */
+  char name[32], detail[64];
+  int got = mpc_alloc_numa_node();
+  snprintf(name, sizeof name, "bound%d-node", node);
+  snprintf(detail, sizeof detail, "mpc_alloc_numa_node() = %d", got);
+  check(name, got == node, detail);
+  snprintf(name, sizeof name, "bound%d", node);
+  set_check(name, s, node, true);
+  set_free(s);
+  return NULL;
+}
+
+/* The pages are touched first by a thread of the other node: the heap's
+ * binding, not first touch, must place them. */
+static void *toucher(void *arg)
+{
+  set_touch(arg);
+  return NULL;
+}
+
+static pthread_t start_on(int node, void *(*fn)(void *), void *arg);
+
+static void *bound_remote_touch(void *arg)
+{
+  int node = (int)(intptr_t)arg;
+  struct set *s = &sets[node];
+  set_alloc_untouched(s);
+  pthread_join(start_on(1 - node, toucher, s), NULL);
+  char name[32];
+  snprintf(name, sizeof name, "touched-by-other%d", node);
+  set_check(name, s, node, true);
+  set_free(s);
+  return NULL;
+}
+
+/* Allocates on node 0, moves to node 1, rebinds, allocates again. */
+static void *mover(void *arg)
+{
+  bool migrate = arg != NULL;
+  struct set *a = &sets[0], *b = &sets[1];
+  set_alloc(a);
+  set_check("rebind-before", a, 0, true);
+  pin(1);
+  int got = mpc_alloc_numa_rebind();
+  char detail[64];
+  snprintf(detail, sizeof detail, "mpc_alloc_numa_rebind() = %d", got);
+  check("rebind-returns", got == 1 && mpc_alloc_numa_node() == 1, detail);
+  set_alloc(b);
+  set_check("rebind-new", b, 1, true);
+  if (migrate)
+    set_check("rebind-old-migrated", a, 1, false); /* huge blocks have no heap: not moved */
+  else
+    set_check("rebind-old-stays", a, 0, true);
+  /* old blocks stay valid: realloc and free them from the new node */
+  a->small[0] = realloc(a->small[0], 2 * SMALL_SIZE);
+  check("rebind-old-realloc", a->small[0] != NULL && a->small[0][SMALL_SIZE - 1] == 1, "old block reallocated");
+  set_free(a);
+  set_free(b);
+  /* and the thread goes on allocating on node 1 */
+  set_alloc(b);
+  set_check("rebind-after-free", b, 1, true);
+  set_free(b);
+  return NULL;
+}
+
+/* Remote frees: blocks of node 0 freed by a node-1 thread go back to node 0. */
+static pthread_barrier_t bar;
+static struct set remote_set;
+
+static void *remote_owner(void *arg)
+{
+  (void)arg;
+  set_alloc(&remote_set);
+  pthread_barrier_wait(&bar); /* the node-1 thread frees them */
+  pthread_barrier_wait(&bar);
+  struct set *s = &sets[2];
+  set_alloc(s); /* reuses the freed memory */
+  set_check("remote-owner-realloc", s, 0, true);
+  pthread_barrier_wait(&bar);
+  pthread_barrier_wait(&bar); /* node-1 thread has allocated */
+  set_free(s);
+  return NULL;
+}
+
+static void *remote_freer(void *arg)
+{
+  (void)arg;
+  void *warm = malloc(16); /* get this thread's (node 1) heap first */
+  pthread_barrier_wait(&bar);
+  set_free(&remote_set);
+  pthread_barrier_wait(&bar);
+  pthread_barrier_wait(&bar);
+  struct set *s = &sets[3];
+  set_alloc(s); /* node 0's cached memory must not come here */
+  set_check("remote-freer-alloc", s, 1, true);
+  pthread_barrier_wait(&bar);
+  set_free(s);
+  free(warm);
+  return NULL;
+}
+
+static void on_node_tests(void)
+{
+  for (int node = 0; node < 2; node++) {
+    for (int k = 0; k < 2; k++) {
+      size_t size = k ? HUGE_SIZE : 5000;
+      char *p = mpc_alloc_on_node(node, size);
+      char name[32];
+      snprintf(name, sizeof name, "on-node%d-%s", node, k ? "big" : "small");
+      if (p == NULL) {
+        check(name, false, "mpc_alloc_on_node returned NULL");
+        continue;
+      }
+      memset(p, 4, size);
+      struct count c = {0, 0};
+      count_range(&c, p, size, node);
+      report(name, &c, node, NULL);
+      free(p);
+    }
+  }
+  errno = 0;
+  void *bad = mpc_alloc_on_node(2, 100);
+  check("on-node-einval", bad == NULL && errno == EINVAL, "mpc_alloc_on_node(2, 100) = NULL, EINVAL");
+}
+
+static int first_cpu(int node)
+{
+  char path[64], buf[64];
+  snprintf(path, sizeof path, "/sys/devices/system/node/node%d/cpulist", node);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  return atoi(buf);
+}
+
+static int run_tests(void)
+{
+  page_size = sysconf(_SC_PAGESIZE);
+  mode = getenv("MPCALLOC_NUMA_MIGRATE") ? "migrate" : "default";
+  node_cpu[0] = first_cpu(0);
+  node_cpu[1] = first_cpu(1);
+  char detail[96];
+  snprintf(detail, sizeof detail, "node 0 CPU %d, node 1 CPU %d", node_cpu[0], node_cpu[1]);
+  check("topology", node_cpu[0] >= 0 && node_cpu[1] >= 0, detail);
+  if (node_cpu[0] < 0 || node_cpu[1] < 0)
+    return 1;
+  snprintf(detail, sizeof detail, "main thread spans both nodes: mpc_alloc_numa_node() = %d", mpc_alloc_numa_node());
+  check("spanning-unbound", mpc_alloc_numa_node() == -1, detail);
+
+  for (int node = 0; node < 2; node++)
+    pthread_join(start_on(node, bound, (void *)(intptr_t)node), NULL);
+  for (int node = 0; node < 2; node++)
+    pthread_join(start_on(node, bound_remote_touch, (void *)(intptr_t)node), NULL);
+  pthread_join(start_on(0, mover, strcmp(mode, "migrate") == 0 ? (void *)1 : NULL), NULL);
+  pthread_barrier_init(&bar, NULL, 2);
+  pthread_t o = start_on(0, remote_owner, NULL), f = start_on(1, remote_freer, NULL);
+  pthread_join(o, NULL);
+  pthread_join(f, NULL);
+  on_node_tests();
+  return failures ? 1 : 0;
+}
+
+/* ---- process 1 ---------------------------------------------------------------- */
+
+static void run_child(char *const env[])
+{
+  pid_t pid = fork();
+  if (pid == 0) {
+    char *argv[] = {"/init", "run", NULL};
+    execve("/init", argv, env);
+    _exit(127);
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  if (!WIFEXITED(st))
+    printf("NUMA-TEST child FAIL test process died (status %d)\n", st);
+  fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+  if (argc > 1 && strcmp(argv[1], "run") == 0)
+    return run_tests();
+  if (getpid() != 1) {
+    fprintf(stderr, "numa_vm: the init of vm.sh's machine (run it with the argument 'run' to test here)\n");
+    return 2;
+  }
+  mkdir("/proc", 0555);
+  mkdir("/sys", 0555);
+  mkdir("/dev", 0755);
+  mount("proc", "/proc", "proc", 0, NULL);
+  mount("sysfs", "/sys", "sysfs", 0, NULL);
+  mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+  int fd = open("/dev/console", O_RDWR);
+  if (fd >= 0) {
+    dup2(fd, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (fd > 2)
+      close(fd);
+  }
+  /* MPCALLOC_NUMA from the kernel command line (vm.sh's MPCA_NUMA_VM_APPEND)
+   * reaches the tests, so that a run with MPCALLOC_NUMA=off shows what the
+   * checks see without placement. */
+  char *numa = getenv("MPCALLOC_NUMA");
+  char numa_env[64];
+  snprintf(numa_env, sizeof numa_env, "MPCALLOC_NUMA=%s", numa ? numa : "auto");
+  char *plain[] = {"PATH=/", numa_env, NULL};
+  char *migrate[] = {"PATH=/", numa_env, "MPCALLOC_NUMA_MIGRATE=1", NULL};
+  run_child(plain);
+  run_child(migrate);
+  printf("NUMA-TESTS-DONE\n");
+  fflush(stdout);
+  sync();
+  reboot(RB_POWER_OFF);
+  return 0;
+}

@@ -1,0 +1,61 @@
+#!/bin/sh
+# SPDX-License-Identifier: CECILL-C
+# Copyright (C) 2026 The libmpcalloc authors
+#
+# MPCALLOC_STATS and MPCALLOC_STATS_FILE with the library preloaded in real
+# programs: the report goes to stderr (text or JSON), or to the file named,
+# "%p" replaced by the pid so that the processes of one job (MPI ranks, a
+# shell pipeline) never overwrite each other's; a bad value gets one line
+# on stderr and no report. The programs are ones that allocate and end
+# with exit(3) (sort, python3): dash ends with _exit(2), which runs no
+# destructor, so it never reports. Exit 0 pass, 1 fail, 77 skip (no python3).
+
+: "${srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+# shellcheck source=../override/common.sh source-path=SCRIPTDIR
+. "$srcdir/tests/override/common.sh"
+need python3
+checker=$srcdir/tests/stats/check_json.py
+
+# text on stderr, program output untouched
+printf 'b\na\n' >"$tmp/in"
+MPCALLOC_STATS=text preload sort "$tmp/in" >"$tmp/out" 2>"$tmp/err" || fail "sort under MPCALLOC_STATS=text failed"
+[ "$(cat "$tmp/out")" = "$(printf 'a\nb')" ] || fail "program output changed by MPCALLOC_STATS=text"
+grep -q '^mpcalloc .* statistics, pid [0-9]' "$tmp/err" || fail "no text report on stderr: $(cat "$tmp/err")"
+
+# JSON on stderr parses
+# (one process: a python3 found through a wrapper script would add reports)
+MPCALLOC_STATS=json preload sort "$tmp/in" >/dev/null 2>"$tmp/err.json" ||
+	fail "sort under MPCALLOC_STATS=json failed"
+python3 "$checker" "$tmp/err.json" || fail "JSON report on stderr (above)"
+
+# %p: one file per process, named after its pid; %% is a percent sign
+for f in pid1 pid2; do
+	# shellcheck disable=SC2016 # $$ is for the shell under test, which execs sort
+	MPCALLOC_STATS=json MPCALLOC_STATS_FILE="$tmp/stats.%p.100%%.json" \
+		preload sh -c 'echo $$ >"$1"; exec sort "$2"' sh "$tmp/$f" "$tmp/in" >/dev/null 2>"$tmp/err" ||
+		fail "sort with MPCALLOC_STATS_FILE failed"
+	[ ! -s "$tmp/err" ] || fail "messages on stderr with MPCALLOC_STATS_FILE: $(cat "$tmp/err")"
+done
+[ "$(cat "$tmp/pid1")" != "$(cat "$tmp/pid2")" ] || skip "the two processes got the same pid"
+for f in pid1 pid2; do
+	pid=$(cat "$tmp/$f")
+	[ -s "$tmp/stats.$pid.100%.json" ] || fail "no report in $tmp/stats.$pid.100%.json: $(ls "$tmp")"
+	python3 "$checker" "$tmp/stats.$pid.100%.json" || fail "report of pid $pid"
+done
+
+# a file that cannot be opened: one message, the report goes to stderr
+MPCALLOC_STATS=text MPCALLOC_STATS_FILE="$tmp/no/such/dir/%p" preload sort "$tmp/in" >/dev/null 2>"$tmp/err" ||
+	fail "sort with an unwritable MPCALLOC_STATS_FILE failed"
+grep -q 'cannot open MPCALLOC_STATS_FILE' "$tmp/err" || fail "no message about the unwritable file"
+grep -q '^mpcalloc .* statistics' "$tmp/err" || fail "no report on stderr after the unwritable file"
+
+# a bad value: exactly one line, no report
+MPCALLOC_STATS=yaml preload sort "$tmp/in" >/dev/null 2>"$tmp/err" || fail "sort with MPCALLOC_STATS=yaml failed"
+if [ "$(wc -l <"$tmp/err")" -ne 1 ] || ! grep -q 'MPCALLOC_STATS=' "$tmp/err"; then
+	fail "MPCALLOC_STATS=yaml: expected one complaint, got: $(cat "$tmp/err")"
+fi
+
+# off (the default) prints nothing
+MPCALLOC_STATS=off preload sort "$tmp/in" >/dev/null 2>"$tmp/err" || fail "sort with MPCALLOC_STATS=off failed"
+[ ! -s "$tmp/err" ] || fail "MPCALLOC_STATS=off printed: $(cat "$tmp/err")"
+echo "PASS: statistics at exit"
