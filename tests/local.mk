@@ -62,7 +62,7 @@ include tests/stats/local.mk
 
 if ENABLE_TESTS
 check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS)
-TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS)
+TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS) $(PKG_TESTS)
 endif
 
 # Unit tests only (for sanitizer and valgrind builds, where the malloc entry
