@@ -28,7 +28,6 @@ INTEGRATION_TESTS = \
 	tests/override/env.sh \
 	tests/override/on_error.sh \
 	tests/override/early.sh \
-	tests/override/early.sh \
 	tests/override/python.sh \
 	tests/override/perl.sh \
 	tests/override/sort.sh \
