@@ -103,6 +103,10 @@ void mpca_free_slow(void *p, mpca_seg *seg, mpca_heap *h, const char *fn)
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
     mpca_heap_free_local(h, seg, p, fn);
+  } else if (seg->kind == MPCA_KIND_SMALL && h != NULL && (int)seg->node == h->node) {
+    if (mpca_remote_pending(&h->rfq))
+      mpca_heap_drain(h);
+    mpca_small_free_foreign(h, seg, p, fn);
   } else {
     mpca_heap_free_remote(h, seg, p);
   }

@@ -201,9 +201,17 @@ static bool try_settle(mpca_heap *h)
   return true;
 }
 
+void mpca_heap_send_chain(mpca_heap *me, mpca_heap *owner, void *first, void *last, unsigned n)
+{
+  mpca_remote_push_chain(&owner->rfq, first, last);
+  if (me)
+    me->cnt.remote_sent += n;
+  if (atomic_load_explicit(&owner->state, memory_order_relaxed) == MPCA_HEAP_ABANDONED)
+    try_settle(owner);
+}
+
 void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
 {
-  mpca_heap *owner = seg->owner;
   /* A small block is not checked here: its run belongs to the owner (reading
    * it would race and bounce the owner's cache lines); the owner checks every
    * block when it drains its queue. A medium block's own header is stable
@@ -213,11 +221,7 @@ void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
     mpca_bad_pointer("free", p, "invalid pointer or double free (medium block not in use)");
     return;
   }
-  mpca_remote_push(&owner->rfq, p);
-  if (me)
-    me->cnt.remote_sent++;
-  if (atomic_load_explicit(&owner->state, memory_order_relaxed) == MPCA_HEAP_ABANDONED)
-    try_settle(owner);
+  mpca_heap_send_chain(me, seg->owner, p, p, 1);
 }
 
 void mpca_heaps_fork_prepare(void)

@@ -31,17 +31,18 @@ MPCA_INLINE void *mpca_small_alloc(mpca_heap *h, size_t size)
   return mpca_small_alloc_slow(h, cls);
 }
 
-/* The owner's free of a small block: a push on the thread cache. False when
- * the block needs the full path (another owner, a bad pointer, a full cache,
- * or a block marked as cached already). */
+/* A small free as a push on the calling thread's cache, for a block of its
+ * own heap or of another heap of the same NUMA node (the block goes back to
+ * its owner when the cache is flushed, many at once). False when the block
+ * needs the full path (no heap yet, another node, a bad pointer, a full
+ * cache, or a block marked as cached already). */
 MPCA_INLINE bool mpca_small_free_fast(mpca_heap *h, mpca_seg *seg, void *p)
 {
-  if (mpca_likely(seg != NULL && seg->kind == MPCA_KIND_SMALL && seg->owner == h)) {
-    mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
-    unsigned cls = r->cls;
-    if (mpca_likely(mpca_run_slot(r, p) >= 0 && mpca_tc_has_room(h, cls) &&
-                    ((void **)p)[1] != (void *)mpca_tc_key)) {
-      mpca_tc_push(h, cls, p);
+  if (mpca_likely(seg != NULL && seg->kind == MPCA_KIND_SMALL && h != NULL &&
+                  (seg->owner == h || (int)seg->node == h->node))) {
+    int cls = mpca_small_block_class((mpca_small_seg *)seg, p);
+    if (mpca_likely(cls >= 0 && mpca_tc_has_room(h, (unsigned)cls) && ((void **)p)[1] != (void *)mpca_tc_key)) {
+      mpca_tc_push(h, (unsigned)cls, p);
       return true;
     }
   }

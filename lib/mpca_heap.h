@@ -19,6 +19,9 @@ MPCA_INTERNAL void mpca_heap_abandon(mpca_heap *h);
 MPCA_INTERNAL void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
 /* Send `p` to the heap that owns it; `me` may be NULL. */
 MPCA_INTERNAL void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p);
+/* Send the chain `first`..`last` of `n` small blocks (linked through their
+ * first word) to their owner's queue; `me` may be NULL. */
+MPCA_INTERNAL void mpca_heap_send_chain(mpca_heap *me, mpca_heap *owner, void *first, void *last, unsigned n);
 /* Process the remote-free queue of `h` (owner or claimer). */
 MPCA_INTERNAL void mpca_heap_drain(mpca_heap *h);
 /* Give back empty macro blocks held by `h`; returns bytes released. */

@@ -13,14 +13,19 @@
 MPCA_INLINE void mpca_remote_init(mpca_remote_queue *q) { atomic_init(&q->head, NULL); }
 
 /* Any thread. Lock-free: one compare-exchange in the uncontended case. */
-MPCA_INLINE void mpca_remote_push(mpca_remote_queue *q, void *block)
+/* Any thread: a chain of blocks linked through their first word, from
+ * `first` to `last`, in one compare-exchange. */
+MPCA_INLINE void mpca_remote_push_chain(mpca_remote_queue *q, void *first, void *last)
 {
-  mpca_rnode *n = block;
+  mpca_rnode *l = last;
   mpca_rnode *old = atomic_load_explicit(&q->head, memory_order_relaxed);
   do {
-    n->next = old;
-  } while (!atomic_compare_exchange_weak_explicit(&q->head, &old, n, memory_order_release, memory_order_relaxed));
+    l->next = old;
+  } while (!atomic_compare_exchange_weak_explicit(&q->head, &old, (mpca_rnode *)first, memory_order_release,
+                                                  memory_order_relaxed));
 }
+
+MPCA_INLINE void mpca_remote_push(mpca_remote_queue *q, void *block) { mpca_remote_push_chain(q, block, block); }
 
 /* Consumer only: everything pushed so far, newest first. */
 MPCA_INLINE mpca_rnode *mpca_remote_take_all(mpca_remote_queue *q)

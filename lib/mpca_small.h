@@ -72,6 +72,23 @@ MPCA_INLINE mpca_run *mpca_small_run_of(mpca_small_seg *seg, const void *p)
   return &seg->runs[((uintptr_t)p & MPCA_SEG_MASK) >> MPCA_RUN_SHIFT];
 }
 
+/* Class of the small block `p` of `ss` from read-only data (the run's class
+ * and the class table), or -1 when p is not the start of a slot of a run in
+ * use. Safe for any thread: it reads nothing the owner updates while the
+ * block is allocated. */
+MPCA_INLINE int mpca_small_block_class(const mpca_small_seg *ss, const void *p)
+{
+  unsigned cls = ss->run_cls[((uintptr_t)p & MPCA_SEG_MASK) >> MPCA_RUN_SHIFT];
+  if (mpca_unlikely(cls >= MPCA_SMALL_NCLASSES))
+    return -1;
+  const mpca_size_class *c = &mpca_classes[cls];
+  size_t off = (uintptr_t)p & (MPCA_RUN_SIZE - 1); /* runs start on MPCA_RUN_SIZE */
+  size_t slot = (off * c->recip) >> 32;
+  if (mpca_unlikely(slot * c->size != off || slot >= c->nslots))
+    return -1;
+  return (int)cls;
+}
+
 /* Offset check shared by every path that accepts a small pointer: the slot
  * of `p` in `r`, or -1 when p is not the start of a slot of a run in use. */
 MPCA_INLINE ptrdiff_t mpca_run_slot(const mpca_run *r, const void *p)
@@ -110,6 +127,9 @@ enum mpca_free_mode {
 };
 /* Local free with full checks; aborts (or warns) on a bad pointer. */
 MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, enum mpca_free_mode mode);
+/* Free of a small block of another heap of the same NUMA node by the holder
+ * of `h`: into h's thread cache (see small.c). */
+MPCA_INTERNAL void mpca_small_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
 /* Empty the thread caches and retire the current runs (thread exit, trim). */
 MPCA_INTERNAL void mpca_small_flush(mpca_heap *h);
 /* Hand the pages of unused runs back to the OS (heap abandoned). */

@@ -17,7 +17,9 @@
  *    touches its runs, chunks and lists. Other threads only push on its
  *    remote-free queue.
  *  - A small run's bitmap has a 1 for every free slot; nfree counts them.
- *    Blocks in a heap's thread cache count as allocated in their run.
+ *    Blocks in a heap's thread cache count as allocated in their run. A
+ *    thread cache may hold blocks of other heaps' runs (freed by its thread,
+ *    same NUMA node); they go back to their owner's queue when flushed.
  *    A run not in use has nslots == 0, so no slot check passes on it.
  *  - A medium chunk's head word holds its size and the INUSE/PREV_INUSE bits;
  *    a free chunk stores its size again in the next chunk's prev_size.
@@ -82,8 +84,15 @@ typedef struct mpca_seg {
   uint8_t fresh;       /* memory known zero (straight from the OS) */
 } mpca_seg;
 
+/* run_cls[i] is the class of run i, or MPCA_RUN_NO_CLASS while it is not in
+ * use. Written by the owner when a run is made or given back, read by any
+ * thread that frees a block of the run: a block in use keeps its run's entry
+ * fixed, and the entries share no cache line with what the owner updates on
+ * every refill (the run descriptors). */
+#define MPCA_RUN_NO_CLASS 0xFF
 typedef struct mpca_small_seg {
   mpca_seg hdr;
+  MPCA_ALIGNED(MPCA_CACHE_LINE) uint8_t run_cls[MPCA_RUNS_PER_SEG];
   mpca_run runs[MPCA_RUNS_PER_SEG]; /* runs[0] is the header's own space */
 } mpca_small_seg;
 

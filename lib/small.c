@@ -10,15 +10,20 @@
  * list, and gives wholly free runs back to their macro block.
  *
  * In front of the runs sits a thread cache per class: a LIFO list of free
- * blocks, so that malloc is a pop and a local free a push. It is refilled
- * from the current run a bitmap word at a time and, when full, flushed by
- * half back to the bitmaps. A cached block carries mpca_tc_key in its second
- * word; a free that finds the key there checks the cache and the bitmap, so
- * double frees are still caught. Owner thread only: no lock, no atomic. */
+ * blocks, so that malloc is a pop and a free a push. It is refilled from the
+ * current run a bitmap word at a time and, when full, flushed by half. A free
+ * by another thread of the same NUMA node goes to that thread's cache too:
+ * the block is reused where its cache lines already are, and a flush sends
+ * such blocks back to their owner's queue in one push per owner, so a remote
+ * free costs no atomic operation of its own. A cached block carries
+ * mpca_tc_key in its second word; a free that finds the key there reports a
+ * double free, and the owner's bitmap catches the rest. Owner thread only:
+ * no lock, no atomic. */
 #define _GNU_SOURCE
 #include <string.h>
 #include <sys/auxv.h>
 #include "mpca_error.h"
+#include "mpca_heap.h"
 #include "mpca_os.h"
 #include "mpca_list.h"
 #include "mpca_small.h"
@@ -132,6 +137,7 @@ static mpca_small_seg *small_seg_new(mpca_heap *h)
   seg->kind = MPCA_KIND_SMALL;
   seg->owner = h;
   seg->free_runs = ALL_RUNS;
+  memset(ss->run_cls, MPCA_RUN_NO_CLASS, sizeof ss->run_cls);
   for (unsigned i = 0; i < MPCA_RUNS_PER_SEG; i++) {
     ss->runs[i].state = MPCA_RUN_FREE;
     ss->runs[i].purged = seg->fresh;
@@ -160,6 +166,7 @@ static mpca_run *run_new(mpca_heap *h, unsigned cls)
   }
   mpca_run *r = &ss->runs[i];
   mpca_run_init(r, cls, (char *)ss + (size_t)i * MPCA_RUN_SIZE);
+  ss->run_cls[i] = (uint8_t)cls;
   h->cnt.small_runs_made++;
   h->small_runs[cls]++;
   return r;
@@ -172,6 +179,7 @@ static void run_release(mpca_heap *h, mpca_run *r)
   unsigned i = (unsigned)(r - ss->runs);
   r->state = MPCA_RUN_FREE;
   r->nslots = 0; /* no slot check passes on a run not in use */
+  ss->run_cls[i] = MPCA_RUN_NO_CLASS;
   h->cnt.small_runs_released++;
   h->small_runs[r->cls]--;
   if (seg->free_runs == 0) {
@@ -244,7 +252,48 @@ void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
   return p;
 }
 
-/* Give all but `keep` cached blocks of class `cls` back to their runs. */
+/* Blocks of other heaps leaving a thread cache, gathered per owner so that
+ * each owner gets one queue push per flush. */
+#define FOREIGN_OWNERS 4
+typedef struct foreign_batch {
+  unsigned n;
+  struct {
+    mpca_heap *owner;
+    void **first, **last;
+    unsigned count;
+  } to[FOREIGN_OWNERS];
+} foreign_batch;
+
+static void foreign_send(mpca_heap *h, foreign_batch *fb)
+{
+  for (unsigned i = 0; i < fb->n; i++)
+    mpca_heap_send_chain(h, fb->to[i].owner, fb->to[i].first, fb->to[i].last, fb->to[i].count);
+  fb->n = 0;
+}
+
+static void foreign_add(mpca_heap *h, foreign_batch *fb, mpca_heap *owner, void **p)
+{
+  p[1] = NULL; /* no longer cached: the owner's checks must not see the key */
+  unsigned i = 0;
+  while (i < fb->n && fb->to[i].owner != owner)
+    i++;
+  if (i == fb->n) {
+    if (fb->n == FOREIGN_OWNERS)
+      foreign_send(h, fb);
+    i = fb->n++;
+    fb->to[i].owner = owner;
+    fb->to[i].first = fb->to[i].last = p;
+    fb->to[i].count = 1;
+    p[0] = NULL;
+    return;
+  }
+  p[0] = fb->to[i].first;
+  fb->to[i].first = p;
+  fb->to[i].count++;
+}
+
+/* Give all but `keep` cached blocks of class `cls` back: the heap's own to
+ * their runs, other heaps' blocks to their owners' queues. */
 static void tc_flush(mpca_heap *h, unsigned cls, unsigned keep)
 {
   void **p = h->tc_head[cls];
@@ -257,28 +306,33 @@ static void tc_flush(mpca_heap *h, unsigned cls, unsigned keep)
     last_kept[0] = NULL;
   else
     h->tc_head[cls] = NULL;
-  unsigned flushed = h->tc_count[cls];
   h->tc_count[cls] = (uint16_t)(keep < h->tc_count[cls] ? keep : h->tc_count[cls]);
-  mpca_stats_small_back(h, cls, flushed - h->tc_count[cls]);
+  foreign_batch fb;
+  fb.n = 0;
+  unsigned own = 0;
   while (p) {
     void **next = p[0];
-    mpca_run *r = mpca_small_run_of(mpca_small_seg_of(p), p);
-    if (mpca_unlikely(mpca_run_free(r, p) != MPCA_RUN_FREED))
-      mpca_fatal("mpcalloc: heap corruption: cached block %p is not an allocated slot; aborting\n", (void *)p);
-    mpca_small_after_free(h, r);
+    mpca_small_seg *ss = mpca_small_seg_of(p);
+    if (mpca_unlikely(ss->hdr.owner != h)) {
+      foreign_add(h, &fb, ss->hdr.owner, p);
+    } else {
+      mpca_run *r = mpca_small_run_of(ss, p);
+      if (mpca_unlikely(mpca_run_free(r, p) != MPCA_RUN_FREED))
+        mpca_fatal("mpcalloc: heap corruption: cached block %p is not an allocated slot; aborting\n", (void *)p);
+      mpca_small_after_free(h, r);
+      own++;
+    }
     p = next;
   }
+  mpca_stats_small_back(h, cls, own);
+  foreign_send(h, &fb);
 }
 
-static bool tc_contains(const mpca_heap *h, unsigned cls, const void *p)
-{
-  /* bounded by the count: a list damaged by a use after free cannot loop */
-  void **b = h->tc_head[cls];
-  for (unsigned i = 0; b && i < h->tc_count[cls]; i++, b = b[0])
-    if (b == p)
-      return true;
-  return false;
-}
+/* A block carrying the cache key is free in a thread cache: ours, or
+ * another thread's, which may hold blocks of our runs. Allocation always
+ * clears the key and a flush to the owner's queue too, so a block in use
+ * carries it only if the program wrote that random value there itself. */
+MPCA_INLINE bool marked_free(const void *p) { return ((void *const *)p)[1] == (void *)mpca_tc_key; }
 
 void mpca_small_run_changed(mpca_heap *h, mpca_run *r)
 {
@@ -304,8 +358,7 @@ void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, enum 
     return;
   }
   unsigned cls = r->cls;
-  if (mpca_unlikely((r->bitmap[slot / 64] >> (slot % 64)) & 1) ||
-      mpca_unlikely(((void **)p)[1] == (void *)mpca_tc_key && tc_contains(h, cls, p))) {
+  if (mpca_unlikely((r->bitmap[slot / 64] >> (slot % 64)) & 1) || mpca_unlikely(marked_free(p))) {
     mpca_bad_pointer(fn, p, "double free (block is already free)");
     return;
   }
@@ -319,6 +372,22 @@ void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, enum 
     tc_flush(h, cls, mpca_classes[cls].tc_max / 2);
     mpca_tc_push(h, cls, p);
   }
+}
+
+void mpca_small_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
+{
+  int cls = mpca_small_block_class((mpca_small_seg *)seg, p);
+  if (mpca_unlikely(cls < 0)) {
+    mpca_bad_pointer(fn, p, "invalid pointer (not the start of an allocated small block)");
+    return;
+  }
+  if (mpca_unlikely(marked_free(p))) {
+    mpca_bad_pointer(fn, p, "double free (block is already free)");
+    return;
+  }
+  if (!mpca_tc_has_room(h, (unsigned)cls))
+    tc_flush(h, (unsigned)cls, mpca_classes[cls].tc_max / 2);
+  mpca_tc_push(h, (unsigned)cls, p);
 }
 
 size_t mpca_small_purge(mpca_heap *h)

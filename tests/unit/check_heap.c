@@ -4,10 +4,12 @@
  * Unit tests of thread heaps with their small runs: run life cycle (current,
  * full, partial, released), macro blocks going back to the source, remote
  * frees drained by the owner, heaps abandoned and adopted, and blocks freed
- * to an abandoned heap drained by the freeing thread. */
+ * to an abandoned heap drained by the freeing thread; blocks of other heaps
+ * held in a thread cache and flushed back to their owners per owner. */
 #include <pthread.h>
 #include <string.h>
 #include "unit.h"
+#include "mpca_alloc.h"
 #include "mpca_heap.h"
 #include "mpca_init.h"
 #include "mpca_list.h"
@@ -170,14 +172,121 @@ START_TEST(test_cached_double_free_aborts)
 }
 END_TEST
 
-START_TEST(test_key_in_live_block_is_harmless)
+/* Blocks of the remote-free queue of `h`, without draining it. */
+static unsigned queued(mpca_heap *h)
 {
-  /* a live block that happens to hold the cache key is freed normally */
-  mpca_heap *h = mpca_heap_acquire();
-  void **a = salloc(h, 32);
-  a[1] = (void *)mpca_tc_key;
-  lfree(h, a);
-  ck_assert_ptr_eq(h->tc_head[mpca_small_class(32)], a);
+  unsigned n = 0;
+  for (mpca_rnode *r = atomic_load(&h->rfq.head); r; r = r->next)
+    n++;
+  return n;
+}
+
+static void ffree(mpca_heap *h, void *p) { mpca_small_free_foreign(h, mpca_registry_lookup(p), p, "free"); }
+
+START_TEST(test_foreign_free_cached_then_returned)
+{
+  /* heap b frees blocks of heap a: they wait in b's thread cache (still
+   * allocated in a's runs) and go back to a's queue when b flushes */
+  mpca_heap *a = mpca_heap_acquire(), *b = mpca_heap_acquire();
+  unsigned cls = mpca_small_class(80);
+  void *p = salloc(a, 80);
+  mpca_run *r = mpca_small_run_of(mpca_small_seg_of(p), p);
+  unsigned nfree = r->nfree;
+  ffree(b, p);
+  ck_assert_ptr_eq(b->tc_head[cls], p);
+  ck_assert_uint_eq(r->nfree, nfree);
+  ck_assert_uint_eq(queued(a), 0);
+  /* b reuses it for its own malloc: the key is cleared */
+  void **q = salloc(b, 80);
+  ck_assert_ptr_eq(q, p);
+  ck_assert_ptr_null(q[1]);
+  ffree(b, q);
+  uint64_t sent = b->cnt.remote_sent;
+  mpca_heap_trim(b);
+  ck_assert_uint_eq(b->cnt.remote_sent, sent + 1);
+  ck_assert_uint_eq(queued(a), 1);
+  ck_assert_ptr_ne(((void **)p)[1], (void *)mpca_tc_key); /* flushed blocks carry no key */
+  uint64_t received = a->cnt.remote_received;
+  mpca_heap_drain(a);
+  ck_assert_uint_eq(a->cnt.remote_received, received + 1);
+  ck_assert_ptr_eq(a->tc_head[cls], p); /* back in its owner's cache */
+  mpca_heap_trim(a);
+  ck_assert_uint_eq(r->state, MPCA_RUN_FREE);
+}
+END_TEST
+
+START_TEST(test_foreign_flush_batches_per_owner)
+{
+  /* blocks of 7 owners (more than one flush batch holds) in b's cache: a
+   * flush gives each owner exactly its own blocks, in one chain */
+  enum { OWNERS = 7, EACH = 40 };
+  mpca_heap *own[OWNERS], *b = mpca_heap_acquire();
+  unsigned cls = mpca_small_class(256);
+  void *blk[OWNERS][EACH];
+  for (int o = 0; o < OWNERS; o++) {
+    own[o] = mpca_heap_acquire();
+    for (int i = 0; i < EACH; i++)
+      blk[o][i] = salloc(own[o], 256);
+  }
+  ck_assert_uint_ge(mpca_classes[cls].tc_max, OWNERS * EACH / 8);
+  for (int i = 0; i < EACH; i++)
+    for (int o = 0; o < OWNERS; o++)
+      ffree(b, blk[o][i]);
+  ck_assert_uint_le(b->tc_count[cls], mpca_classes[cls].tc_max);
+  mpca_heap_trim(b);
+  ck_assert_uint_eq(b->tc_count[cls], 0);
+  for (int o = 0; o < OWNERS; o++) {
+    ck_assert_uint_eq(queued(own[o]), EACH);
+    for (mpca_rnode *r = atomic_load(&own[o]->rfq.head); r; r = r->next)
+      ck_assert_ptr_eq(mpca_small_seg_of(r)->hdr.owner, own[o]);
+    mpca_heap_drain(own[o]);
+    mpca_heap_trim(own[o]);
+    ck_assert_uint_eq(own[o]->small_used, 0);
+  }
+}
+END_TEST
+
+START_TEST(test_other_node_goes_to_owner_queue)
+{
+  /* a block of another NUMA node is not cached: it goes to its owner now */
+  mpca_heap *a = mpca_heap_acquire(), *b = mpca_heap_acquire();
+  void *p = salloc(a, 48);
+  mpca_seg *seg = mpca_registry_lookup(p);
+  int node = b->node;
+  b->node = (int)seg->node + 1;
+  mpca_free_slow(p, seg, b, "free");
+  b->node = node;
+  ck_assert_uint_eq(queued(a), 1);
+  ck_assert_uint_eq(b->tc_count[mpca_small_class(48)], 0);
+  mpca_heap_drain(a);
+}
+END_TEST
+
+START_TEST(test_double_free_across_caches_aborts)
+{
+  /* freed by another heap (in its cache), then freed by the owner */
+  mpca_heap *a = mpca_heap_acquire(), *b = mpca_heap_acquire();
+  void *p = salloc(a, 32);
+  salloc(a, 32);
+  ffree(b, p);
+  lfree(a, p);
+}
+END_TEST
+
+START_TEST(test_foreign_double_free_aborts)
+{
+  mpca_heap *a = mpca_heap_acquire(), *b = mpca_heap_acquire();
+  void *p = salloc(a, 32);
+  ffree(b, p);
+  ffree(b, p);
+}
+END_TEST
+
+START_TEST(test_foreign_interior_free_aborts)
+{
+  mpca_heap *a = mpca_heap_acquire(), *b = mpca_heap_acquire();
+  char *p = salloc(a, 96);
+  ffree(b, p + 16);
 }
 END_TEST
 
@@ -209,7 +318,12 @@ int main(void)
   tcase_add_test(tc, test_many_classes_many_blocks);
   tcase_add_test(tc, test_remote_free_drained_by_owner);
   tcase_add_test(tc, test_abandon_and_adopt);
-  tcase_add_test(tc, test_key_in_live_block_is_harmless);
+  tcase_add_test(tc, test_foreign_free_cached_then_returned);
+  tcase_add_test(tc, test_foreign_flush_batches_per_owner);
+  tcase_add_test(tc, test_other_node_goes_to_owner_queue);
+  tcase_add_test_raise_signal(tc, test_double_free_across_caches_aborts, SIGABRT);
+  tcase_add_test_raise_signal(tc, test_foreign_double_free_aborts, SIGABRT);
+  tcase_add_test_raise_signal(tc, test_foreign_interior_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_small_double_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_cached_double_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_interior_free_aborts, SIGABRT);
