@@ -32,6 +32,8 @@ MPCA_INTERNAL bool mpca_os_remap_fixed(void *p, size_t old_size, size_t new_size
  * mapping (they read as zero afterwards). Returns the bytes purged. */
 MPCA_INTERNAL size_t mpca_os_purge(void *p, size_t size);
 /* Metadata memory (never freed): zeroed, page-granular. */
+/* Ask for transparent huge pages on [p, p + size) (a hint; see MPCALLOC_THP_MIN). */
+MPCA_INTERNAL void mpca_os_advise_huge_pages(void *p, size_t size);
 MPCA_INTERNAL void *mpca_os_meta_map(size_t size);
 MPCA_INTERNAL void mpca_os_meta_unmap(void *p, size_t size);
 

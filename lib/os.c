@@ -149,6 +149,14 @@ size_t mpca_os_purge(void *p, size_t size)
   return rc == 0 ? hi - lo : 0;
 }
 
+void mpca_os_advise_huge_pages(void *p, size_t size)
+{
+  atomic_fetch_add_explicit(&mpca_os_cnt.madvise_calls, 1, memory_order_relaxed);
+  int saved = errno;
+  (void)madvise(p, size, MADV_HUGEPAGE); /* EINVAL without THP support: harmless */
+  errno = saved;
+}
+
 void *mpca_os_meta_map(size_t size)
 {
   return os_mmap_flags(mpca_align_up(size, mpca_os_page_size()), PROT_READ | PROT_WRITE, MAP_NORESERVE);

@@ -147,6 +147,15 @@ static void cache_enforce(mpca_source *s, size_t source_limit, size_t process_li
   }
 }
 
+/* Blocks of MPCALLOC_THP_MIN and up ask for transparent huge pages: one
+ * fault (and one zeroing) per 2 MiB instead of 512. Split tails and blocks
+ * moved by mremap keep the advice, so a cached block keeps it on reuse. */
+static void advise_thp(void *p, size_t size)
+{
+  if (mpca_opt[MPCA_OPT_THP_MIN] != 0 && size >= mpca_opt[MPCA_OPT_THP_MIN])
+    mpca_os_advise_huge_pages(p, size);
+}
+
 /* ---- public --------------------------------------------------------------- */
 
 static mpca_seg *map_fresh(mpca_source *s, size_t size)
@@ -155,6 +164,7 @@ static mpca_seg *map_fresh(mpca_source *s, size_t size)
   if (p == NULL)
     return NULL;
   mpca_numa_bind(p, size, s->node);
+  advise_thp(p, size); /* before the header write: that touch may be a huge page */
   mpca_seg *seg = p;
   seg_setup(seg, s, size, true);
   if (!mpca_registry_set(p, size, seg)) {
@@ -260,6 +270,7 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
     mpca_registry_set(seg, new_size, seg);
     mpca_stats_mapped(seg->source->node, new_size - old_size);
     mpca_numa_bind((char *)seg + old_size, new_size - old_size, seg->source->node);
+    advise_thp(seg, new_size);
     seg->size = new_size;
     return seg;
   }
@@ -282,6 +293,7 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
   mpca_registry_set(moved, new_size, moved);
   mpca_stats_mapped(moved->source->node, new_size - old_size);
   mpca_numa_bind((char *)moved + old_size, new_size - old_size, moved->source->node);
+  advise_thp(moved, new_size);
   moved->size = new_size;
   return moved;
 }

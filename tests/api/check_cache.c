@@ -8,11 +8,16 @@
  *  - calloc of a reused buffer is zeroed; calloc of fresh memory is not
  *    written (no page is faulted by the allocator);
  *  - malloc_trim(0) brings the resident size back down;
+ *  - blocks of MPCALLOC_THP_MIN (8 MiB) and up are mapped with
+ *    MADV_HUGEPAGE, smaller ones are not, and MPCALLOC_THP_MIN=0 turns it
+ *    off (checked in /proc/self/smaps);
  *  - with a small MPCALLOC_RETAIN_MAX, the resident size after freeing 1 GiB
  *    of mixed blocks stays within live + budget + a slack (the child runs
  *    this program again with the variable set: the environment is read once,
  *    at the first allocation). */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <malloc.h>
 #include <mpcalloc.h>
 #include <stdio.h>
@@ -49,6 +54,49 @@ static size_t rss(void)
   return (size_t)res * (size_t)sysconf(_SC_PAGESIZE);
 }
 
+/* The mapping of /proc/self/smaps holding `p`: whether its VmFlags carry
+ * `flag`, and its AnonHugePages in KiB (-1 when p is in no mapping). */
+static long smaps_of(const void *p, const char *flag, bool *has_flag)
+{
+  FILE *f = fopen("/proc/self/smaps", "r");
+  if (f == NULL)
+    return -1;
+  char line[1024];
+  bool inside = false;
+  long huge_kb = -1;
+  *has_flag = false;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) { /* a mapping's first line */
+      if (inside)
+        break;
+      inside = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+    } else if (inside && strncmp(line, "AnonHugePages:", 14) == 0) {
+      huge_kb = strtol(line + 14, NULL, 10);
+    } else if (inside && strncmp(line, "VmFlags:", 8) == 0) {
+      char want[8];
+      snprintf(want, sizeof want, " %s", flag);
+      for (char *q = strstr(line, want); q; q = strstr(q + 1, want))
+        if (q[strlen(want)] == ' ' || q[strlen(want)] == '\n')
+          *has_flag = true;
+    }
+  }
+  fclose(f);
+  return huge_kb;
+}
+
+/* Whether this kernel lets a program ask for transparent huge pages. */
+static bool thp_available(void)
+{
+  FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  char buf[128] = "";
+  if (f == NULL)
+    return false;
+  bool ok = fgets(buf, sizeof buf, f) != NULL && strstr(buf, "[never]") == NULL;
+  fclose(f);
+  return ok;
+}
+
 static void touch(char *p, size_t n, char v)
 {
   for (size_t i = 0; i < n; i += 4096)
@@ -71,8 +119,16 @@ START_TEST(test_reuse_without_faults)
     else if (faults > worst)
       worst = faults;
   }
-  printf("64 MiB loop: %ld minor faults in the first iteration, at most %ld in the next nine\n", first, worst);
-  ck_assert_int_ge(first, (long)(n / 4096) / 2);
+  /* the first pass faults every page, or every 2 MiB page when the block
+   * got transparent huge pages (MPCALLOC_THP_MIN) */
+  char *q = malloc(n);
+  touch(q, n, 1);
+  bool hg;
+  long page = smaps_of(q, "hg", &hg) > 0 ? 2 * MIB : 4096;
+  free(q);
+  printf("64 MiB loop: %ld minor faults in the first iteration, at most %ld in the next nine (%ld KiB pages)\n",
+         first, worst, page / 1024);
+  ck_assert_int_ge(first, (long)(n / (size_t)page) / 2);
   ck_assert_int_le(worst, 64); /* a few pages of metadata at most */
 }
 END_TEST
@@ -127,6 +183,59 @@ START_TEST(test_trim_brings_rss_down)
 }
 END_TEST
 
+START_TEST(test_big_blocks_ask_for_huge_pages)
+{
+  if (!thp_available()) {
+    printf("transparent huge pages unavailable here: advice not checked\n");
+    return;
+  }
+  char *big = malloc(16 * MIB), *mid = malloc(4 * MIB);
+  touch(big, 16 * MIB, 1);
+  bool hg_big, hg_mid;
+  long huge_kb = smaps_of(big, "hg", &hg_big);
+  smaps_of(mid, "hg", &hg_mid);
+  printf("16 MiB block: MADV_HUGEPAGE %s, AnonHugePages %ld KiB; 4 MiB block: MADV_HUGEPAGE %s\n",
+         hg_big ? "yes" : "no", huge_kb, hg_mid ? "yes" : "no");
+  ck_assert(hg_big);
+  ck_assert(!hg_mid);
+  free(big);
+  free(mid);
+}
+END_TEST
+
+/* Child side of the THP test: runs with MPCALLOC_THP_MIN=0. */
+static int nothp_child(void)
+{
+  char *big = malloc(64 * MIB);
+  touch(big, 64 * MIB, 1);
+  bool hg;
+  long huge_kb = smaps_of(big, "hg", &hg);
+  printf("MPCALLOC_THP_MIN=0: 64 MiB block: MADV_HUGEPAGE %s, AnonHugePages %ld KiB\n", hg ? "yes" : "no", huge_kb);
+  free(big);
+  return hg ? 1 : 0;
+}
+
+/* Run this program again with one more variable in its environment. */
+static void run_child(const char *mode, char *env)
+{
+  fflush(stdout);
+  pid_t pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    char *argv[] = {self, (char *)mode, NULL};
+    char *envp[] = {env, NULL};
+    execve(self, argv, envp);
+    _exit(3);
+  }
+  int status;
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status));
+  ck_assert_msg(WEXITSTATUS(status) == 0, "%s child exited %d", mode, WEXITSTATUS(status));
+}
+
+START_TEST(test_thp_min_zero_turns_advice_off) { run_child("nothp", "MPCALLOC_THP_MIN=0"); }
+END_TEST
+
 /* Child side of the budget test: runs with MPCALLOC_RETAIN_MAX=64M. */
 static int budget_child(void)
 {
@@ -160,28 +269,15 @@ static int budget_child(void)
   return res <= limit ? 0 : 1;
 }
 
-START_TEST(test_budget_bounds_rss)
-{
-  fflush(stdout);
-  pid_t pid = fork();
-  ck_assert_int_ge(pid, 0);
-  if (pid == 0) {
-    char *argv[] = {self, "budget", NULL};
-    char *envp[] = {"MPCALLOC_RETAIN_MAX=64M", NULL};
-    execve(self, argv, envp);
-    _exit(3);
-  }
-  int status;
-  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-  ck_assert(WIFEXITED(status));
-  ck_assert_msg(WEXITSTATUS(status) == 0, "budget child exited %d", WEXITSTATUS(status));
-}
+START_TEST(test_budget_bounds_rss) { run_child("budget", "MPCALLOC_RETAIN_MAX=64M"); }
 END_TEST
 
 int main(int argc, char **argv)
 {
   if (argc > 1 && strcmp(argv[1], "budget") == 0)
     return budget_child();
+  if (argc > 1 && strcmp(argv[1], "nothp") == 0)
+    return nothp_child();
   ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
   if (len <= 0)
     return 99;
@@ -194,6 +290,8 @@ int main(int argc, char **argv)
   tcase_add_test(tc, test_calloc_of_fresh_memory_is_not_written);
   tcase_add_test(tc, test_trim_brings_rss_down);
   tcase_add_test(tc, test_budget_bounds_rss);
+  tcase_add_test(tc, test_big_blocks_ask_for_huge_pages);
+  tcase_add_test(tc, test_thp_min_zero_turns_advice_off);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
