@@ -8,7 +8,7 @@
  *  - calloc of a reused buffer is zeroed; calloc of fresh memory is not
  *    written (no page is faulted by the allocator);
  *  - malloc_trim(0) brings the resident size back down;
- *  - blocks of MPCALLOC_THP_MIN (8 MiB) and up are mapped with
+ *  - blocks of MPCALLOC_THP_MIN (16 MiB) and up are mapped with
  *    MADV_HUGEPAGE, smaller ones are not, and MPCALLOC_THP_MIN=0 turns it
  *    off (checked in /proc/self/smaps);
  *  - with a small MPCALLOC_RETAIN_MAX, the resident size after freeing 1 GiB
@@ -189,12 +189,12 @@ START_TEST(test_big_blocks_ask_for_huge_pages)
     printf("transparent huge pages unavailable here: advice not checked\n");
     return;
   }
-  char *big = malloc(16 * MIB), *mid = malloc(4 * MIB);
+  char *big = malloc(16 * MIB), *mid = malloc(8 * MIB);
   touch(big, 16 * MIB, 1);
   bool hg_big, hg_mid;
   long huge_kb = smaps_of(big, "hg", &hg_big);
   smaps_of(mid, "hg", &hg_mid);
-  printf("16 MiB block: MADV_HUGEPAGE %s, AnonHugePages %ld KiB; 4 MiB block: MADV_HUGEPAGE %s\n",
+  printf("16 MiB block: MADV_HUGEPAGE %s, AnonHugePages %ld KiB; 8 MiB block: MADV_HUGEPAGE %s\n",
          hg_big ? "yes" : "no", huge_kb, hg_mid ? "yes" : "no");
   ck_assert(hg_big);
   ck_assert(!hg_mid);
