@@ -11,8 +11,12 @@
 #   tests/abi/abidiff.sh   abidiff against the baseline tests/abi/libmpcalloc.abi
 #   tests/pkg/pkgconfig.sh make install DESTDIR=..., then a program built
 #                          with pkg-config mpcalloc runs on that library
-# Not in `make check` (run by .ci/run): tests/pkg/packages.sh builds the .deb
-# and .rpm packages, runs lintian, installs the .debs.
+#   tests/pkg/manpages.sh  make install-data DESTDIR=...: every mpc_alloc_*
+#                          function has a section 3 page (or a link to one,
+#                          MAN3_LINKS in man/local.mk) whose NAME line names it
+# Not in `make check` (`./dev.sh test`, hence .ci/run, runs it with --check):
+# tests/pkg/packages.sh builds the .deb and .rpm packages from the make dist
+# tarball, runs lintian, installs the .debs.
 #
 # After an intended change of the public API (lib/libmpcalloc.map,
 # include/mpcalloc.h), run `make update-abi` in a build tree: it rewrites
@@ -23,7 +27,8 @@ PKG_TESTS = \
 	tests/abi/exported.sh \
 	tests/abi/gnu-mpc.sh \
 	tests/abi/abidiff.sh \
-	tests/pkg/pkgconfig.sh
+	tests/pkg/pkgconfig.sh \
+	tests/pkg/manpages.sh
 
 EXTRA_DIST += \
 	$(PKG_TESTS) \

@@ -8,22 +8,26 @@
 #      generated rpm/libmpcalloc.spec)
 #   2. dpkg-buildpackage -us -uc (source package, whose orig tarball is the
 #      dist tarball less debian/, and libmpcalloc1, libmpcalloc-dev,
-#      mpcalloc, -dbgsym), with the symbols file checked at -c4
+#      mpcalloc, -dbgsym), with the symbols file checked at -c4 and shipped;
+#      -dev has a section 3 page for every function of lib/libmpcalloc.map
 #   3. lintian on the .changes: fails on any E: or W: tag (I:/P: shown)
-#   4. apt-get install of the three .debs, then debian/tests/preload
+#   4. apt-get install of the three .debs, `man -w 3` of every function,
+#      then debian/tests/preload
 #      (programs run with LD_PRELOAD=libmpcalloc.so.1), debian/tests/build
 #      (a program built with pkg-config mpcalloc), debian/tests/launcher
 #      (mpcalloc(1) runs programs on the installed library)
-#   5. rpmbuild --nodeps -ta on the tarball (libmpcalloc, -devel, mpcalloc),
-#      rpm -qp checks of SONAME, version node and file lists
+#   5. rpmbuild --nodeps -ta on the tarball (source rpm, libmpcalloc,
+#      -devel, mpcalloc), rpm -qp checks of SONAME, version node, License
+#      and file lists (man3 pages of every function in -devel)
 # Packages this run installed are purged again at the end.
-# Not part of `make check`; .ci/run runs it. Debian 12, as root, with:
+# Not part of `make check`; `./dev.sh test` (hence .ci/run) runs it with
+# --check, as one counted result. Debian 12, as root, with:
 #   build-essential autoconf automake libtool pkgconf check libnuma-dev
 #   dpkg-dev debhelper lintian rpm (and, with --check, the test tools of
 #   debian/control: abigail-tools git man-db mandoc python3)
 # Usage: tests/pkg/packages.sh [--check] [--keep]
 #   --check  also run `make check` in both builds (dh_auto_test, %check):
-#            about 4 more minutes each on 2 cores
+#            about 1.5 to 2.5 more minutes each on 2 cores
 #   --keep   keep the temporary directory (its path is printed)
 # Exit 0 pass, 1 fail, 77 skip (not root, or a tool is missing).
 
@@ -148,6 +152,27 @@ set -- "$tmp"/deb/libmpcalloc_*.changes
 [ -f "$1" ] || die "dpkg-buildpackage made no .changes file"
 changes=$1
 for f in "$tmp"/deb/*.deb; do echo "   ${f##*/}"; done
+arch=$(dpkg --print-architecture)
+for pkg in libmpcalloc1 libmpcalloc1-dbgsym libmpcalloc-dev mpcalloc; do
+	[ -f "$tmp/deb/${pkg}_${version}-1_$arch.deb" ] || die "dpkg-buildpackage made no $pkg .deb"
+done
+[ -f "$tmp/deb/libmpcalloc_$version-1.dsc" ] || die "dpkg-buildpackage made no source package"
+# The committed symbols file (checked at -c4 by debian/rules) is shipped.
+dpkg-deb -I "$tmp/deb/libmpcalloc1_${version}-1_$arch.deb" symbols >"$tmp/symbols" 2>&1 ||
+	die "libmpcalloc1 has no symbols control file"
+grep -q '^libmpcalloc\.so\.1 libmpcalloc1 ' "$tmp/symbols" || die "the symbols file is not for libmpcalloc.so.1"
+grep -q '^ mpc_alloc_version@MPCALLOC_1\.0 ' "$tmp/symbols" || die "the symbols file lacks the MPCALLOC_1.0 node"
+grep -q -- '-c4' "$tmp/dpkg-buildpackage.log" || die "dh_makeshlibs did not run with -c4"
+# Every function of the API has its section 3 page in -dev (a page or a
+# link, see MAN3_LINKS in man/local.mk).
+api=$(sed -n 's/^[[:space:]]*\(mpc_alloc_[A-Za-z0-9_]*\)[[:space:]]*;.*/\1/p' "$debsrc/lib/libmpcalloc.map")
+[ -n "$api" ] || die "no mpc_alloc_* function in lib/libmpcalloc.map"
+dpkg-deb -c "$tmp/deb/libmpcalloc-dev_${version}-1_$arch.deb" >"$tmp/dev.list"
+for name in $api; do
+	grep -q "/usr/share/man/man3/$name\.3\.gz\( \|$\)" "$tmp/dev.list" ||
+		die "libmpcalloc-dev has no manual page $name(3)"
+done
+echo "   symbols file checked at -c4; -dev has a manual page for each of the $(echo "$api" | wc -w) functions"
 
 # ---- 3. lintian -------------------------------------------------------------
 say "3. lintian"
@@ -164,11 +189,20 @@ for pkg in libmpcalloc1 libmpcalloc-dev mpcalloc; do
 	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' ||
 		installed_here="$installed_here $pkg"
 done
-arch=$(dpkg --print-architecture)
 log apt-get-install env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	"$tmp/deb/libmpcalloc1_${version}-1_$arch.deb" "$tmp/deb/libmpcalloc-dev_${version}-1_$arch.deb" \
 	"$tmp/deb/mpcalloc_${version}-1_$arch.deb"
 dpkg-query -W -f='   ${Package} ${Version}\n' libmpcalloc1 libmpcalloc-dev mpcalloc
+# `man 3 NAME` finds each function's page (unless dpkg's path-exclude
+# drops manual pages on this system).
+if [ -e /usr/share/man/man3/mpc_alloc_version.3.gz ]; then
+	for name in $api; do
+		man -w 3 "$name" >/dev/null 2>&1 || die "man 3 $name: no page found after apt-get install"
+	done
+	echo "   man 3 finds the $(echo "$api" | wc -w) functions"
+else
+	echo "   (manual pages excluded by dpkg's path-exclude here: man 3 not checked)"
+fi
 mkdir "$tmp/adt"
 for t in preload build launcher; do
 	if ! (cd "$debsrc" && AUTOPKGTEST_TMP=$tmp/adt sh "debian/tests/$t") >"$tmp/adt-$t.log" 2>&1; then
@@ -209,7 +243,14 @@ grep -q '/libmpcalloc\.so\.1$' "$tmp/files-main" || die "no libmpcalloc.so.1 in 
 for f in /mpcalloc.h /libmpcalloc.so /pkgconfig/mpcalloc.pc /man7/mpcalloc.7 /man3/mpc_alloc_version.3; do
 	grep -q "$f" "$tmp/files-devel" || die "no $f in $rpm_devel"
 done
+for name in $api; do
+	grep -q "/man3/$name\.3\(\.gz\)\{0,1\}$" "$tmp/files-devel" || die "no manual page $name(3) in $rpm_devel"
+done
 rpm -qlp "$rpm_tool" | grep -q '/bin/mpcalloc$' || die "no bin/mpcalloc in $rpm_tool"
+set -- "$tmp"/rpmbuild/SRPMS/libmpcalloc-"$version"-*.src.rpm
+[ -f "$1" ] || die "rpmbuild made no source rpm"
+echo "   ${1##*/}"
+rpm -qp --qf '%{LICENSE}\n' "$rpm_main" | grep -qx 'CECILL-C' || die "$rpm_main: License is not CECILL-C"
 sed 's/^/   provides: /' "$tmp/provides"
 
 say "all package checks passed (libmpcalloc $version)"
