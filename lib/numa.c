@@ -40,6 +40,7 @@
 #include "mpca_init.h"
 #include "mpca_list.h"
 #include "mpca_numa.h"
+#include "mpca_small.h"
 #include "mpca_source.h"
 
 #define MAX_CPUS 4096
@@ -285,6 +286,9 @@ static void rehome(mpca_heap *h, int node)
 {
   mpca_source *s = mpca_source_for_node(node);
   mpca_heap_drain(h);
+  /* The thread cache may hold blocks of other heaps of the old node: they
+   * go back to their owners, and the heap's own to their runs (moved). */
+  mpca_small_flush(h);
   rehome_list(&h->small_avail, s, node);
   rehome_list(&h->small_full, s, node);
   rehome_list(&h->medium_segs, s, node);
