@@ -183,11 +183,13 @@ struct mpca_heap {
 };
 
 /* --- memory source ------------------------------------------------------ */
-#define MPCA_SOURCE_NBINS 32
+/* Cache bins: 4 per doubling of the page count (see bin_of in source.c). */
+#define MPCA_SOURCE_BINS_PER_DOUBLING 4
+#define MPCA_SOURCE_NBINS (40 * MPCA_SOURCE_BINS_PER_DOUBLING)
 struct mpca_source {
   pthread_mutex_t lock;
   int node; /* -1: unbound */
-  mpca_list bins[MPCA_SOURCE_NBINS]; /* cached segs by log2(pages) */
+  mpca_list bins[MPCA_SOURCE_NBINS]; /* cached segs by size, most recent first */
   mpca_list lru;                     /* cached segs, most recently freed first */
   size_t cached;                     /* bytes in the cache */
   size_t cached_hwm;

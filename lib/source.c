@@ -3,8 +3,9 @@
  *
  * Memory sources and the large-buffer cache. A cached block stays mapped and
  * dirty, so reusing it costs no page fault and no kernel zeroing. Reuse is
- * best-fit: a larger block is split at a MPCA_SEG_SIZE boundary, a smaller one
- * grown with mremap so its pages are kept. Past the limits (MPCALLOC_KEEP_MAX
+ * a bounded best fit in bins of 4 per doubling: a larger block is split at
+ * a MPCA_SEG_SIZE boundary, a smaller one grown with mremap so its pages are
+ * kept. Past the limits (MPCALLOC_KEEP_MAX
  * per block, MPCALLOC_KEEP_MEM per source, MPCALLOC_RETAIN_MAX per process),
  * the least recently freed blocks are unmapped first. Syscalls are made with
  * no source lock held. Never called on a malloc/free fast path. */
@@ -43,9 +44,17 @@ mpca_source *mpca_source_for_node(int node)
 
 size_t mpca_source_cached(const mpca_source *s) { return s->cached; }
 
+/* Bin of a block of `size` bytes: 4 bins per doubling of its page count,
+ * in size order, so every block of a higher bin is larger than any of a
+ * lower one. */
 static unsigned bin_of(size_t size)
 {
-  unsigned b = mpca_log2(size / mpca_os_page_size());
+  size_t pages = size / mpca_os_page_size();
+  if (pages < MPCA_SOURCE_BINS_PER_DOUBLING)
+    return (unsigned)pages;
+  unsigned l = mpca_log2(pages);
+  unsigned sub = (unsigned)(pages >> (l - 2)) & (MPCA_SOURCE_BINS_PER_DOUBLING - 1);
+  unsigned b = l * MPCA_SOURCE_BINS_PER_DOUBLING + sub;
   return b < MPCA_SOURCE_NBINS ? b : MPCA_SOURCE_NBINS - 1;
 }
 
@@ -72,38 +81,51 @@ static void cache_remove(mpca_source *s, mpca_seg *seg)
   atomic_fetch_sub_explicit(&mpca_retained, seg->size, memory_order_relaxed);
 }
 
-/* Smallest cached block of at least `size`. */
+/* Blocks of a bin looked at, at most, by one search: the cache may hold
+ * hundreds of blocks, each header on its own page, under the source lock. */
+#define BIN_SCAN 8
+
+/* A cached block of at least `size`: the smallest of the first BIN_SCAN of
+ * its own bin, else the most recently freed block of the next non-empty bin
+ * (every block there is larger). */
 static mpca_seg *cache_best_fit(mpca_source *s, size_t size)
 {
-  for (unsigned b = bin_of(size); b < MPCA_SOURCE_NBINS; b++) {
+  unsigned b = bin_of(size);
+  mpca_seg *best = NULL;
+  unsigned looked = 0;
+  for (mpca_list *n = s->bins[b].next; n != &s->bins[b] && looked < BIN_SCAN; n = n->next, looked++) {
+    mpca_seg *seg = mpca_container_of(n, mpca_seg, link);
+    if (seg->size >= size && (best == NULL || seg->size < best->size)) {
+      best = seg;
+      if (seg->size == size)
+        break;
+    }
+  }
+  if (best)
+    return best;
+  for (b++; b < MPCA_SOURCE_NBINS; b++)
+    if (!mpca_list_empty(&s->bins[b]))
+      return mpca_container_of(s->bins[b].next, mpca_seg, link);
+  return NULL;
+}
+
+/* A cached block smaller than `size` but at least half of it, to be grown:
+ * the largest of the first BIN_SCAN of the highest bin that has one. */
+static mpca_seg *cache_grow_candidate(mpca_source *s, size_t size)
+{
+  unsigned low = bin_of(size / 2);
+  for (unsigned b = bin_of(size) + 1; b-- > low;) {
     mpca_seg *best = NULL;
-    for (mpca_list *n = s->bins[b].next; n != &s->bins[b]; n = n->next) {
+    unsigned looked = 0;
+    for (mpca_list *n = s->bins[b].next; n != &s->bins[b] && looked < BIN_SCAN; n = n->next, looked++) {
       mpca_seg *seg = mpca_container_of(n, mpca_seg, link);
-      if (seg->size >= size && (best == NULL || seg->size < best->size)) {
+      if (seg->size < size && seg->size >= size / 2 && (best == NULL || seg->size > best->size))
         best = seg;
-        if (seg->size == size)
-          break;
-      }
     }
     if (best)
       return best;
   }
   return NULL;
-}
-
-/* Largest cached block smaller than `size` but at least half of it. */
-static mpca_seg *cache_grow_candidate(mpca_source *s, size_t size)
-{
-  mpca_seg *best = NULL;
-  unsigned top = bin_of(size);
-  for (unsigned b = top + 1; b-- > 0 && best == NULL;) {
-    for (mpca_list *n = s->bins[b].next; n != &s->bins[b]; n = n->next) {
-      mpca_seg *seg = mpca_container_of(n, mpca_seg, link);
-      if (seg->size < size && seg->size >= size / 2 && (best == NULL || seg->size > best->size))
-        best = seg;
-    }
-  }
-  return best;
 }
 
 static void seg_setup(mpca_seg *seg, mpca_source *s, size_t size, bool fresh)

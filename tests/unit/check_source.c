@@ -78,6 +78,37 @@ START_TEST(test_best_fit_split)
 }
 END_TEST
 
+START_TEST(test_fit_among_many)
+{
+  /* 5 MiB and 5.5 MiB share a bin (4 per doubling), 7 MiB is a higher one;
+   * 40 other blocks of 64 MiB crowd a far bin */
+  enum { CROWD = 40 };
+  mpca_seg *crowd[CROWD];
+  for (int i = 0; i < CROWD; i++)
+    crowd[i] = mpca_source_get(src, 64 * MIB);
+  mpca_seg *s5 = mpca_source_get(src, 5 * MIB);
+  mpca_seg *s55 = mpca_source_get(src, 5 * MIB + MIB / 2);
+  mpca_seg *s7 = mpca_source_get(src, 7 * MIB);
+  for (int i = 0; i < CROWD; i++)
+    mpca_source_put(crowd[i]);
+  mpca_source_put(s7);
+  mpca_source_put(s55);
+  mpca_source_put(s5);
+  size_t want = 5 * MIB + MIB / 4;
+  mpca_seg *a = mpca_source_get(src, want); /* the fitting one of its bin */
+  ck_assert_ptr_eq(a, s55);
+  mpca_seg *b = mpca_source_get(src, want); /* 5 MiB is too small: next bin */
+  ck_assert_ptr_eq(b, s7);
+  mpca_seg *c = mpca_source_get(src, 5 * MIB); /* exact */
+  ck_assert_ptr_eq(c, s5);
+  mpca_source_put(a);
+  mpca_source_put(b);
+  mpca_source_put(c);
+  mpca_source_release(0);
+  ck_assert_uint_eq(mpca_source_cached(src), 0);
+}
+END_TEST
+
 START_TEST(test_grow_keeps_pages)
 {
   mpca_seg *seg = mpca_source_get(src, 4 * MIB);
@@ -152,6 +183,7 @@ int main(void)
   tcase_add_test(tc, test_fresh_block);
   tcase_add_test(tc, test_reuse_without_mapping);
   tcase_add_test(tc, test_best_fit_split);
+  tcase_add_test(tc, test_fit_among_many);
   tcase_add_test(tc, test_grow_keeps_pages);
   tcase_add_test(tc, test_cache_grows_smaller_block);
   tcase_add_test(tc, test_keep_max);
