@@ -4,7 +4,7 @@
  * The standard entry points: malloc, free, calloc, realloc, reallocarray,
  * posix_memalign, aligned_alloc, memalign, valloc, pvalloc,
  * malloc_usable_size, malloc_trim: argument checks, errno, overflow. The
- * small malloc and the owner's small free are inlined here (mpca_alloc.h)
+ * small malloc and the small free (own or same-node block) are inlined here (mpca_alloc.h)
  * and take no lock and no atomic read-modify-write; everything else calls
  * one slow path of alloc.c. */
 #define _GNU_SOURCE

@@ -18,7 +18,7 @@
  * free costs no atomic operation of its own. A cached block carries
  * mpca_tc_key in its second word; a free that finds the key there reports a
  * double free, and the owner's bitmap catches the rest. Owner thread only:
- * no lock, no atomic. */
+ * no lock; the one atomic operation is the queue push of a flush. */
 #define _GNU_SOURCE
 #include <string.h>
 #include <sys/auxv.h>
