@@ -4,9 +4,10 @@
  * The standard entry points: malloc, free, calloc, realloc, reallocarray,
  * posix_memalign, aligned_alloc, memalign, valloc, pvalloc,
  * malloc_usable_size, malloc_trim: argument checks, errno, overflow. The
- * small malloc and the small free (own or same-node block) are inlined here (mpca_alloc.h)
- * and take no lock and no atomic read-modify-write; everything else calls
- * one slow path of alloc.c. */
+ * small malloc and the small free (of a block of the calling thread's heap
+ * or of its NUMA node) are inlined here (mpca_alloc.h) and take no lock and
+ * no atomic read-modify-write; everything else calls one slow path of
+ * alloc.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
