@@ -27,6 +27,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "../pattern.h"
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
@@ -51,45 +52,6 @@ static void *addr_ptr(uintptr_t a)
 
 static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
-static uint64_t mix(uint64_t seed, uint64_t i)
-{
-  uint64_t x = seed * 0x9E3779B97F4A7C15u + i * 0xBF58476D1CE4E5B9u + 1;
-  x ^= x >> 31;
-  x *= 0x94D049BB133111EBu;
-  return x ^ (x >> 29);
-}
-
-/* Fill n bytes with a pattern depending on seed and position only (byte j
- * is byte j % 8 of mix(seed, j / 8)), so any prefix checks alike. */
-static void fill(void *p, size_t n, uint64_t seed)
-{
-  unsigned char *b = p;
-  size_t words = n / 8;
-  for (size_t i = 0; i < words; i++) {
-    uint64_t v = mix(seed, i);
-    memcpy(b + 8 * i, &v, 8);
-  }
-  if (n % 8) {
-    uint64_t v = mix(seed, words);
-    memcpy(b + 8 * words, &v, n % 8);
-  }
-}
-
-/* Index of the first byte that differs from fill(p, n, seed), or n. */
-static size_t verify(const void *p, size_t n, uint64_t seed)
-{
-  const unsigned char *b = p;
-  for (size_t i = 0; 8 * i < n; i++) {
-    uint64_t v = mix(seed, i);
-    size_t len = n - 8 * i < 8 ? n - 8 * i : 8;
-    if (memcmp(b + 8 * i, &v, len) != 0)
-      for (size_t j = 8 * i;; j++)
-        if (b[j] != ((const unsigned char *)&v)[j - 8 * i])
-          return j;
-  }
-  return n;
-}
-
 static size_t first_nonzero(const void *p, size_t n)
 {
   const unsigned char *b = p;
@@ -111,8 +73,8 @@ static void check_block(void *p, size_t size, uint64_t seed)
   ck_assert_aligned(p, 16);
   size_t u = malloc_usable_size(p);
   ck_assert_msg(u >= size, "malloc_usable_size(%p) = %zu < %zu requested", p, u, size);
-  fill(p, u, seed);
-  size_t bad = verify(p, u, seed);
+  pattern_fill(p, u, seed);
+  size_t bad = pattern_verify(p, u, seed);
   ck_assert_msg(bad == u, "block %p of %zu (usable %zu) lost its content at byte %zu", p, size, u, bad);
 }
 
@@ -155,14 +117,14 @@ START_TEST(test_malloc_sizes)
   }
   for (size_t i = 0; i < n; i++) {
     size_t u = malloc_usable_size(p[i]);
-    size_t bad = verify(p[i], u, i);
+    size_t bad = pattern_verify(p[i], u, i);
     ck_assert_msg(bad == u, "block %zu (%zu bytes at %p) overwritten at byte %zu", i, sizes[i], p[i], bad);
   }
   for (size_t i = 0; i < n; i += 2)
     free(p[i]);
   for (size_t i = 1; i < n; i += 2) {
     size_t u = malloc_usable_size(p[i]);
-    ck_assert_uint_eq(verify(p[i], u, i), u);
+    ck_assert_uint_eq(pattern_verify(p[i], u, i), u);
     free(p[i]);
   }
   free(p);
@@ -391,10 +353,10 @@ START_TEST(test_realloc_all_pairs)
       uint64_t seed = i * 100 + j;
       char *p = malloc(opaque(a));
       ck_assert_ptr_nonnull(p);
-      fill(p, a, seed);
+      pattern_fill(p, a, seed);
       char *q = realloc(p, opaque(b));
       ck_assert_msg(q != NULL, "realloc %zu -> %zu failed", a, b);
-      size_t keep = a < b ? a : b, bad = verify(q, keep, seed);
+      size_t keep = a < b ? a : b, bad = pattern_verify(q, keep, seed);
       ck_assert_msg(bad == keep, "realloc %zu -> %zu lost the content at byte %zu", a, b, bad);
       check_block(q, b, seed + 1);
       free(q);
@@ -410,17 +372,17 @@ START_TEST(test_realloc_chain)
   size_t n = sizeof steps / sizeof *steps;
   char *p = malloc(1);
   ck_assert_ptr_nonnull(p);
-  fill(p, 1, 7);
+  pattern_fill(p, 1, 7);
   size_t have = 1;
   for (size_t k = 1; k < 2 * n - 1; k++) {
     size_t want = k < n ? steps[k] : steps[2 * n - 2 - k];
     char *q = realloc(p, opaque(want));
     ck_assert_msg(q != NULL, "realloc %zu -> %zu failed", have, want);
-    size_t keep = have < want ? have : want, bad = verify(q, keep, 7);
+    size_t keep = have < want ? have : want, bad = pattern_verify(q, keep, 7);
     ck_assert_msg(bad == keep, "realloc %zu -> %zu lost the content at byte %zu", have, want, bad);
     ck_assert_aligned(q, 16);
     ck_assert_uint_ge(malloc_usable_size(q), want);
-    fill(q, want, 7);
+    pattern_fill(q, want, 7);
     p = q;
     have = want;
   }
@@ -469,15 +431,15 @@ START_TEST(test_realloc_failure_keeps_block)
     for (size_t j = 0; j < sizeof bad / sizeof *bad; j++) {
       char *p = malloc(opaque(sizes[i]));
       ck_assert_ptr_nonnull(p);
-      fill(p, sizes[i], i);
+      pattern_fill(p, sizes[i], i);
       errno = 0;
       ck_assert_ptr_null(realloc(p, opaque(bad[j])));
       ck_assert_int_eq(errno, ENOMEM);
-      ck_assert_uint_eq(verify(p, sizes[i], i), sizes[i]);
+      ck_assert_uint_eq(pattern_verify(p, sizes[i], i), sizes[i]);
       errno = 0;
       ck_assert_ptr_null(reallocarray(p, opaque(bad[j]), 1));
       ck_assert_int_eq(errno, ENOMEM);
-      ck_assert_uint_eq(verify(p, sizes[i], i), sizes[i]);
+      ck_assert_uint_eq(pattern_verify(p, sizes[i], i), sizes[i]);
       free(p);
     }
 }
@@ -487,12 +449,12 @@ START_TEST(test_reallocarray)
 {
   char *p = reallocarray(NULL, opaque(10), opaque(10));
   check_block(p, 100, 1);
-  fill(p, 100, 2);
+  pattern_fill(p, 100, 2);
   char *q = reallocarray(p, opaque(1000), opaque(1000));
   ck_assert_ptr_nonnull(q);
-  ck_assert_uint_eq(verify(q, 100, 2), 100);
+  ck_assert_uint_eq(pattern_verify(q, 100, 2), 100);
   check_block(q, 1000000, 3);
-  fill(q, 1000000, 4);
+  pattern_fill(q, 1000000, 4);
   /* overflow: NULL + ENOMEM, block untouched */
   errno = 0;
   ck_assert_ptr_null(reallocarray(q, opaque(SIZE_MAX / 2), opaque(3)));
@@ -500,7 +462,7 @@ START_TEST(test_reallocarray)
   errno = 0;
   ck_assert_ptr_null(reallocarray(q, opaque((size_t)1 << 32), opaque((size_t)1 << 32)));
   ck_assert_int_eq(errno, ENOMEM);
-  ck_assert_uint_eq(verify(q, 1000000, 4), 1000000);
+  ck_assert_uint_eq(pattern_verify(q, 1000000, 4), 1000000);
   errno = 0;
   ck_assert_ptr_null(reallocarray(NULL, opaque(SIZE_MAX), opaque(2)));
   ck_assert_int_eq(errno, ENOMEM);
@@ -513,30 +475,30 @@ START_TEST(test_realloc_shrink_in_place)
   /* small, within the block's size class */
   char *p = malloc(opaque(1000));
   ck_assert_ptr_nonnull(p);
-  fill(p, 1000, 1);
+  pattern_fill(p, 1000, 1);
   p = realloc_in_place(p, 900);
-  ck_assert_uint_eq(verify(p, 900, 1), 900);
+  ck_assert_uint_eq(pattern_verify(p, 900, 1), 900);
   p = realloc_in_place(p, malloc_usable_size(p));
   free(p);
   /* medium */
   p = malloc(opaque(500000));
   ck_assert_ptr_nonnull(p);
-  fill(p, 500000, 2);
+  pattern_fill(p, 500000, 2);
   p = realloc_in_place(p, 300000);
-  ck_assert_uint_eq(verify(p, 300000, 2), 300000);
+  ck_assert_uint_eq(pattern_verify(p, 300000, 2), 300000);
   ck_assert_uint_ge(malloc_usable_size(p), 300000);
   p = realloc_in_place(p, 100000);
-  ck_assert_uint_eq(verify(p, 100000, 2), 100000);
+  ck_assert_uint_eq(pattern_verify(p, 100000, 2), 100000);
   check_block(p, 100000, 3);
   free(p);
   /* huge: shrinking a mapping never needs to move it */
   p = malloc(opaque(64 * MiB));
   ck_assert_ptr_nonnull(p);
-  fill(p, 64 * MiB, 4);
+  pattern_fill(p, 64 * MiB, 4);
   p = realloc_in_place(p, 40 * MiB);
-  ck_assert_uint_eq(verify(p, 40 * MiB, 4), 40 * MiB);
+  ck_assert_uint_eq(pattern_verify(p, 40 * MiB, 4), 40 * MiB);
   p = realloc_in_place(p, 8 * MiB);
-  ck_assert_uint_eq(verify(p, 8 * MiB, 4), 8 * MiB);
+  ck_assert_uint_eq(pattern_verify(p, 8 * MiB, 4), 8 * MiB);
   check_block(p, 8 * MiB, 5);
   free(p);
 }
@@ -550,17 +512,17 @@ static void *medium_grow_thread(void *arg)
   char *p = malloc(opaque(200000));
   if (p == NULL)
     return "malloc failed";
-  fill(p, 200000, 9);
+  pattern_fill(p, 200000, 9);
   char *q = realloc(p, opaque(400000));
   if (q == NULL)
     return "realloc failed";
-  if (verify(q, 200000, 9) != 200000)
+  if (pattern_verify(q, 200000, 9) != 200000)
     return "content lost";
-  fill(q, 400000, 10);
+  pattern_fill(q, 400000, 10);
   char *r = realloc(q, opaque(900000));
   if (r == NULL)
     return "second realloc failed";
-  if (verify(r, 400000, 10) != 400000)
+  if (pattern_verify(r, 400000, 10) != 400000)
     return "content lost (second)";
   free(r);
   return q != p ? "200000 -> 400000 moved" : r != q ? "400000 -> 900000 moved" : NULL;
@@ -581,17 +543,17 @@ START_TEST(test_realloc_huge_grow)
   /* huge blocks grow with mremap: content kept, whatever the address */
   char *p = malloc(opaque(4 * MiB));
   ck_assert_ptr_nonnull(p);
-  fill(p, 4 * MiB, 11);
+  pattern_fill(p, 4 * MiB, 11);
   char *blocker = malloc(opaque(4 * MiB)); /* may sit right after p */
   ck_assert_ptr_nonnull(blocker);
   char *q = realloc(p, opaque(48 * MiB));
   ck_assert_ptr_nonnull(q);
-  ck_assert_uint_eq(verify(q, 4 * MiB, 11), 4 * MiB);
+  ck_assert_uint_eq(pattern_verify(q, 4 * MiB, 11), 4 * MiB);
   check_block(q, 48 * MiB, 12);
-  fill(q, 48 * MiB, 13);
+  pattern_fill(q, 48 * MiB, 13);
   char *r = realloc(q, opaque(120 * MiB));
   ck_assert_ptr_nonnull(r);
-  ck_assert_uint_eq(verify(r, 48 * MiB, 13), 48 * MiB);
+  ck_assert_uint_eq(pattern_verify(r, 48 * MiB, 13), 48 * MiB);
   check_block(r, 120 * MiB, 14);
   free(r);
   free(blocker);
@@ -609,15 +571,15 @@ START_TEST(test_realloc_aligned_blocks)
       ck_assert_int_eq(posix_memalign(&v, aligns[i], opaque(sizes[j])), 0);
       char *p = v;
       ck_assert_aligned(p, aligns[i]);
-      fill(p, sizes[j], i + j);
+      pattern_fill(p, sizes[j], i + j);
       char *q = realloc(p, opaque(sizes[j] * 3 + 1));
       ck_assert_ptr_nonnull(q);
-      ck_assert_uint_eq(verify(q, sizes[j], i + j), sizes[j]);
+      ck_assert_uint_eq(pattern_verify(q, sizes[j], i + j), sizes[j]);
       check_block(q, sizes[j] * 3 + 1, 1);
-      fill(q, sizes[j], 2);
+      pattern_fill(q, sizes[j], 2);
       char *r = realloc(q, opaque(sizes[j] / 2 + 1));
       ck_assert_ptr_nonnull(r);
-      ck_assert_uint_eq(verify(r, sizes[j] / 2 + 1, 2), sizes[j] / 2 + 1);
+      ck_assert_uint_eq(pattern_verify(r, sizes[j] / 2 + 1, 2), sizes[j] / 2 + 1);
       free(r);
     }
 }
@@ -666,7 +628,7 @@ static void aligned_all(enum which w, size_t min_align)
     for (size_t i = 0; i < NALIGN_SIZES; i++) {
       if (p[i] == NULL)
         continue;
-      size_t u = malloc_usable_size(p[i]), bad = verify(p[i], u, align + i);
+      size_t u = malloc_usable_size(p[i]), bad = pattern_verify(p[i], u, align + i);
       ck_assert_msg(bad == u, "%s(%zu, %zu) block overwritten at %zu", names[w], align, align_sizes[i], bad);
       free(p[i]);
     }
@@ -828,7 +790,7 @@ START_TEST(test_malloc_trim)
     size_t s = i % 100 == 0 ? 3 * MiB : i % 10 == 0 ? 50000 : (size_t)(i % 1000) + 1;
     p[i] = malloc(opaque(s));
     ck_assert_ptr_nonnull(p[i]);
-    fill(p[i], s, (uint64_t)i);
+    pattern_fill(p[i], s, (uint64_t)i);
   }
   for (int i = 0; i < N; i += 2)
     free(p[i]);
@@ -838,7 +800,7 @@ START_TEST(test_malloc_trim)
   ck_assert(r == 0 || r == 1);
   for (int i = 1; i < N; i += 2) {
     size_t s = i % 100 == 0 ? 3 * MiB : i % 10 == 0 ? 50000 : (size_t)(i % 1000) + 1;
-    ck_assert_uint_eq(verify(p[i], s, (uint64_t)i), s);
+    ck_assert_uint_eq(pattern_verify(p[i], s, (uint64_t)i), s);
     free(p[i]);
   }
   r = malloc_trim(0);
@@ -853,7 +815,7 @@ START_TEST(test_mpc_alloc_release)
 {
   char *keep = malloc(opaque(3 * MiB));
   ck_assert_ptr_nonnull(keep);
-  fill(keep, 3 * MiB, 5);
+  pattern_fill(keep, 3 * MiB, 5);
   char *p = malloc(opaque(64 * MiB));
   ck_assert_ptr_nonnull(p);
   memset(p, 1, 64 * MiB);
@@ -865,7 +827,7 @@ START_TEST(test_mpc_alloc_release)
    * harness used in between are purged again */
   released = mpc_alloc_release(0);
   ck_assert_msg(released < MiB, "a second mpc_alloc_release(0) released %zu bytes", released);
-  ck_assert_uint_eq(verify(keep, 3 * MiB, 5), 3 * MiB);
+  ck_assert_uint_eq(pattern_verify(keep, 3 * MiB, 5), 3 * MiB);
   p = malloc(opaque(64 * MiB));
   check_block(p, 64 * MiB, 6);
   free(p);

@@ -2,7 +2,7 @@
  * Copyright (C) 2026 The libmpcalloc authors
  *
  * Helpers shared by the stress programs (linked with -lmpcalloc): a cheap
- * random generator, content patterns derived from a block id, checks that
+ * random generator, content patterns (tests/pattern.h), checks that
  * report and exit, memory figures from /proc, and a watchdog. */
 #ifndef MPCA_STRESS_H
 #define MPCA_STRESS_H
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "../pattern.h"
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
@@ -34,14 +35,6 @@
       FAIL(__VA_ARGS__);                                                                                     \
   } while (0)
 
-static inline uint64_t st_mix(uint64_t seed, uint64_t i)
-{
-  uint64_t x = seed * 0x9E3779B97F4A7C15u + i * 0xBF58476D1CE4E5B9u + 1;
-  x ^= x >> 31;
-  x *= 0x94D049BB133111EBu;
-  return x ^ (x >> 29);
-}
-
 /* xorshift64*: per-thread state, never zero. */
 static inline uint64_t st_rand(uint64_t *s)
 {
@@ -51,37 +44,6 @@ static inline uint64_t st_rand(uint64_t *s)
   x ^= x >> 27;
   *s = x;
   return x * 0x2545F4914F6CDD1Du;
-}
-
-/* Pattern of block `id`: byte j is byte j % 8 of st_mix(id, j / 8), so a
- * prefix of a block checks alike (realloc). */
-static inline void st_fill(void *p, size_t n, uint64_t id)
-{
-  unsigned char *b = p;
-  size_t words = n / 8;
-  for (size_t i = 0; i < words; i++) {
-    uint64_t v = st_mix(id, i);
-    memcpy(b + 8 * i, &v, 8);
-  }
-  if (n % 8) {
-    uint64_t v = st_mix(id, words);
-    memcpy(b + 8 * words, &v, n % 8);
-  }
-}
-
-/* Index of the first wrong byte, or n. */
-static inline size_t st_verify(const void *p, size_t n, uint64_t id)
-{
-  const unsigned char *b = p;
-  for (size_t i = 0; 8 * i < n; i++) {
-    uint64_t v = st_mix(id, i);
-    size_t len = n - 8 * i < 8 ? n - 8 * i : 8;
-    if (memcmp(b + 8 * i, &v, len) != 0)
-      for (size_t j = 8 * i;; j++)
-        if (b[j] != ((const unsigned char *)&v)[j - 8 * i])
-          return j;
-  }
-  return n;
 }
 
 /* Resident and virtual size of the process in bytes (/proc/self/statm). */

@@ -39,7 +39,7 @@ static void check_and_free(block *b)
 {
   if (b->p == NULL)
     return;
-  size_t bad = st_verify(b->p, b->size, b->id);
+  size_t bad = pattern_verify(b->p, b->size, b->id);
   REQUIRE(bad == b->size, "block id %llu (%zu bytes at %p) corrupted at byte %zu", (unsigned long long)b->id,
           b->size, (void *)b->p, bad);
   free(b->p);
@@ -67,7 +67,7 @@ static void *thread_main(void *arg)
   for (int k = 0; k < n; k++) {
     REQUIRE(mine[k].p != NULL, "malloc(%zu) failed in wave %d", mine[k].size, j->wave);
     mine[k].id = ((uint64_t)j->wave << 32) | ((uint64_t)j->index << 16) | (uint64_t)k;
-    st_fill(mine[k].p, mine[k].size, mine[k].id);
+    pattern_fill(mine[k].p, mine[k].size, mine[k].id);
   }
   /* free what a thread of the previous wave (now exited) left behind */
   if (j->wave > 0) {

@@ -35,12 +35,12 @@ static void make(block *b, size_t size, uint64_t id)
   REQUIRE(b->p != NULL, "malloc(%zu) failed", size);
   b->size = size;
   b->id = id;
-  st_fill(b->p, size, id);
+  pattern_fill(b->p, size, id);
 }
 
 static void check_and_free(block *b, const char *who)
 {
-  size_t bad = st_verify(b->p, b->size, b->id);
+  size_t bad = pattern_verify(b->p, b->size, b->id);
   REQUIRE(bad == b->size, "%s: block %p of %zu bytes corrupted at byte %zu", who, (void *)b->p, b->size, bad);
   free(b->p);
   b->p = NULL;
@@ -65,7 +65,7 @@ static void churn(uint64_t seed, int rounds, unsigned huge)
           REQUIRE(b[i].p[k] == 0, "calloc(%zu): byte %zu not zero", size, k);
         b[i].size = size;
         b[i].id = st_rand(&rs);
-        st_fill(b[i].p, size, b[i].id);
+        pattern_fill(b[i].p, size, b[i].id);
       } else {
         make(&b[i], size, st_rand(&rs));
       }

@@ -99,7 +99,7 @@ static void *worker(void *arg)
     size_t size = 0;
     uint64_t id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
     if (old != NULL) {
-      size_t bad = st_verify(old, old_size, old_id);
+      size_t bad = pattern_verify(old, old_size, old_id);
       REQUIRE(bad == old_size, "block id %llu (%zu bytes at %p) corrupted at byte %zu",
               (unsigned long long)old_id, old_size, (void *)old, bad);
       checked += old_size;
@@ -112,7 +112,7 @@ static void *worker(void *arg)
         REQUIRE(p != NULL, "realloc(%p, %zu) failed", (void *)old, size);
         REQUIRE(((uintptr_t)p & 15) == 0, "realloc result %p misaligned", (void *)p);
         size_t keep = old_size < size ? old_size : size;
-        bad = st_verify(p, keep, old_id);
+        bad = pattern_verify(p, keep, old_id);
         REQUIRE(bad == keep, "realloc %zu -> %zu lost the content at byte %zu", old_size, size, bad);
         REQUIRE(malloc_usable_size(p) >= size, "realloc usable size");
         local_realloc++;
@@ -125,7 +125,7 @@ static void *worker(void *arg)
       p = new_block(&rs, size);
     }
     id = (id << 3) | (uint64_t)me;
-    st_fill(p, size, id);
+    pattern_fill(p, size, id);
 
     pthread_mutex_lock(&s->lock);
     if (s->p == NULL) {
@@ -162,7 +162,7 @@ int main(void)
     slot *s = &slots[i];
     if (s->p == NULL)
       continue;
-    size_t bad = st_verify(s->p, s->size, s->id);
+    size_t bad = pattern_verify(s->p, s->size, s->id);
     REQUIRE(bad == s->size, "leftover block id %llu corrupted at byte %zu", (unsigned long long)s->id, bad);
     free(s->p);
     left++;
