@@ -24,7 +24,10 @@
  *  - A medium chunk's head word holds its size and the INUSE/PREV_INUSE bits;
  *    a free chunk stores its size again in the next chunk's prev_size.
  *  - A cached seg (kind CACHED) is still mapped; cached bytes are counted in
- *    its source and in the process-wide retention counter.
+ *    its source and in the process-wide retention counter. Only the source
+ *    lock holder changes a seg to or from CACHED. Two cached segs of one
+ *    source that touch and come from the same mmap (same map_id) are always
+ *    merged into one.
  */
 #ifndef MPCA_TYPES_H
 #define MPCA_TYPES_H
@@ -81,6 +84,7 @@ typedef struct mpca_seg {
   size_t req_size;     /* bytes asked for (stats) */
   /* small */
   uint64_t free_runs;  /* bit i: run i unused */
+  uint32_t map_id;     /* the mmap this block was carved from (see source.c) */
   uint8_t fresh;       /* memory known zero (straight from the OS) */
 } mpca_seg;
 
@@ -186,11 +190,16 @@ struct mpca_heap {
 /* Cache bins: 4 per doubling of the page count (see bin_of in source.c). */
 #define MPCA_SOURCE_BINS_PER_DOUBLING 4
 #define MPCA_SOURCE_NBINS (40 * MPCA_SOURCE_BINS_PER_DOUBLING)
+/* Most blocks one source caches: its address index is a fixed array. At
+ * 2 MiB or more a block, that is more than the default budgets allow. */
+#define MPCA_SOURCE_MAX_CACHED 4096
 struct mpca_source {
   pthread_mutex_t lock;
   int node; /* -1: unbound */
   mpca_list bins[MPCA_SOURCE_NBINS]; /* cached segs by size, most recent first */
   mpca_list lru;                     /* cached segs, most recently freed first */
+  mpca_seg **by_addr;                /* cached segs in address order (MPCA_SOURCE_MAX_CACHED) */
+  unsigned naddr;
   size_t cached;                     /* bytes in the cache */
   size_t cached_hwm;
   uint64_t hits, misses;

@@ -5,10 +5,13 @@
  * dirty, so reusing it costs no page fault and no kernel zeroing. Reuse is
  * a bounded best fit in bins of 4 per doubling: a larger block is split at
  * a MPCA_SEG_SIZE boundary, a smaller one grown with mremap so its pages are
- * kept. Past the limits (MPCALLOC_KEEP_MAX
- * per block, MPCALLOC_KEEP_MEM per source, MPCALLOC_RETAIN_MAX per process),
- * the least recently freed blocks are unmapped first. Syscalls are made with
- * no source lock held. Never called on a malloc/free fast path. */
+ * kept. A freed block merges with the cached blocks of its own mapping that
+ * it touches (found in an address-ordered index), so the pieces of a split
+ * block become one block again instead of fragmenting the cache. Past the
+ * limits (MPCALLOC_KEEP_MAX per block, MPCALLOC_KEEP_MEM per source,
+ * MPCALLOC_RETAIN_MAX per process), the least recently freed blocks are
+ * unmapped first. Syscalls are made with no source lock held (but for the
+ * one-time mapping of the index). Never called on a malloc/free fast path. */
 #include <errno.h>
 #include <string.h>
 #include "mpca_config.h"
@@ -32,6 +35,7 @@ void mpca_sources_init(void)
     for (int b = 0; b < MPCA_SOURCE_NBINS; b++)
       mpca_list_init(&s->bins[b]);
     mpca_list_init(&s->lru);
+    s->naddr = 0; /* the index array, once mapped, is kept */
   }
 }
 
@@ -58,9 +62,53 @@ static unsigned bin_of(size_t size)
   return b < MPCA_SOURCE_NBINS ? b : MPCA_SOURCE_NBINS - 1;
 }
 
+/* ---- the address index: cached segs of a source in address order -------- */
+
+/* Every fresh mapping gets a number, kept by the blocks split from it:
+ * blocks of one mapping that touch can be merged without ever making one
+ * block span two mappings (mremap works on one mapping only). */
+static _Atomic uint32_t next_map_id = 1;
+
+/* The index array, mapped on the source's first cached block (a source
+ * that is never used costs nothing). Called with the lock held. */
+static bool index_ready(mpca_source *s)
+{
+  if (mpca_unlikely(s->by_addr == NULL))
+    s->by_addr = mpca_os_meta_map(MPCA_SOURCE_MAX_CACHED * sizeof *s->by_addr);
+  return s->by_addr != NULL;
+}
+
+/* Position of the first cached seg at or above `addr`. */
+static unsigned index_pos(const mpca_source *s, const void *addr)
+{
+  unsigned lo = 0, hi = s->naddr;
+  while (lo < hi) {
+    unsigned mid = (lo + hi) / 2;
+    if ((uintptr_t)s->by_addr[mid] < (uintptr_t)addr)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+static void index_insert_at(mpca_source *s, unsigned i, mpca_seg *seg)
+{
+  memmove(&s->by_addr[i + 1], &s->by_addr[i], (s->naddr - i) * sizeof *s->by_addr);
+  s->by_addr[i] = seg;
+  s->naddr++;
+}
+
+static void index_remove_at(mpca_source *s, unsigned i)
+{
+  s->naddr--;
+  memmove(&s->by_addr[i], &s->by_addr[i + 1], (s->naddr - i) * sizeof *s->by_addr);
+}
+
 /* ---- cache primitives: call with s->lock held -------------------------- */
 
-static void cache_insert(mpca_source *s, mpca_seg *seg)
+/* Bins, age list and byte counts (not the index). */
+static void cache_link(mpca_source *s, mpca_seg *seg)
 {
   seg->kind = MPCA_KIND_CACHED;
   seg->owner = NULL;
@@ -73,12 +121,66 @@ static void cache_insert(mpca_source *s, mpca_seg *seg)
   atomic_fetch_add_explicit(&mpca_retained, seg->size, memory_order_relaxed);
 }
 
-static void cache_remove(mpca_source *s, mpca_seg *seg)
+static void cache_unlink(mpca_source *s, mpca_seg *seg)
 {
   mpca_list_remove(&seg->link);
   mpca_list_remove(&seg->lru);
   s->cached -= seg->size;
   atomic_fetch_sub_explicit(&mpca_retained, seg->size, memory_order_relaxed);
+}
+
+static bool touches(const mpca_seg *a, const mpca_seg *b)
+{
+  return (const char *)a + a->size == (const char *)b && a->map_id == b->map_id;
+}
+
+/* Cache `seg`, merged with the cached blocks of its mapping that it touches,
+ * so that freed pieces of a split block become one block again. The merged
+ * block counts as the most recently freed. Only headers of cached blocks are
+ * read: they stay mapped while the lock is held. False when the index is
+ * full: the caller unmaps the block instead. */
+static bool cache_insert(mpca_source *s, mpca_seg *seg)
+{
+  if (!index_ready(s))
+    return false;
+  unsigned i = index_pos(s, seg);
+  mpca_seg *prev = i > 0 ? s->by_addr[i - 1] : NULL;
+  mpca_seg *next = i < s->naddr ? s->by_addr[i] : NULL;
+  bool join_prev = prev != NULL && touches(prev, seg);
+  bool join_next = next != NULL && touches(seg, next);
+  if (!join_prev && !join_next && s->naddr == MPCA_SOURCE_MAX_CACHED)
+    return false;
+  mpca_seg *head = join_prev ? prev : seg;
+  size_t size = seg->size;
+  if (join_next) {
+    cache_unlink(s, next);
+    index_remove_at(s, i);
+    size += next->size;
+    next->kind = 0; /* no longer a block header */
+  }
+  if (join_prev) {
+    cache_unlink(s, prev);
+    seg->kind = 0;
+    mpca_registry_set(seg, size, prev);
+    head->size += size;
+  } else {
+    if (join_next)
+      mpca_registry_set(next, next->size, seg);
+    seg->size = size;
+    index_insert_at(s, i, seg);
+  }
+  cache_link(s, head);
+  return true;
+}
+
+static void cache_remove(mpca_source *s, mpca_seg *seg)
+{
+  cache_unlink(s, seg);
+  unsigned i = index_pos(s, seg);
+  if (mpca_unlikely(i >= s->naddr || s->by_addr[i] != seg))
+    mpca_fatal("mpcalloc: heap corruption: cached block %p missing from its source's index; aborting\n",
+               (void *)seg);
+  index_remove_at(s, i);
 }
 
 /* Blocks of a bin looked at, at most, by one search: the cache may hold
@@ -189,6 +291,7 @@ static mpca_seg *map_fresh(mpca_source *s, size_t size)
   advise_thp(p, size); /* before the header write: that touch may be a huge page */
   mpca_seg *seg = p;
   seg_setup(seg, s, size, true);
+  seg->map_id = atomic_fetch_add_explicit(&next_map_id, 1, memory_order_relaxed);
   if (!mpca_registry_set(p, size, seg)) {
     mpca_os_unmap(p, size);
     errno = ENOMEM;
@@ -207,10 +310,11 @@ static void split_tail(mpca_source *s, mpca_seg *seg, size_t size)
     return;
   mpca_seg *tail = (mpca_seg *)((char *)seg + keep);
   seg_setup(tail, s, seg->size - keep, false);
+  tail->map_id = seg->map_id;
   seg->size = keep;
   /* registry entries of the tail now name the tail's header */
   mpca_registry_set(tail, tail->size, tail);
-  cache_insert(s, tail);
+  cache_insert(s, tail); /* cannot fail: `seg` just left the index */
 }
 
 mpca_seg *mpca_source_get(mpca_source *s, size_t size)
@@ -254,9 +358,11 @@ void mpca_source_put(mpca_seg *seg)
   mpca_list victims;
   mpca_list_init(&victims);
   pthread_mutex_lock(&s->lock);
-  cache_insert(s, seg);
+  bool kept = cache_insert(s, seg);
   cache_enforce(s, mpca_opt[MPCA_OPT_KEEP_MEM], mpca_opt[MPCA_OPT_RETAIN_MAX], &victims);
   pthread_mutex_unlock(&s->lock);
+  if (!kept)
+    seg_unmap(seg);
   unmap_list(&victims);
   /* Other sources may hold the excess of the process-wide budget. */
   if (atomic_load_explicit(&mpca_retained, memory_order_relaxed) > mpca_opt[MPCA_OPT_RETAIN_MAX])
@@ -312,6 +418,7 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
     return NULL;
   }
   mpca_seg *moved = target;
+  moved->map_id = atomic_fetch_add_explicit(&next_map_id, 1, memory_order_relaxed); /* a mapping of its own now */
   mpca_registry_set(moved, new_size, moved);
   mpca_stats_mapped(moved->source->node, new_size - old_size);
   mpca_numa_bind((char *)moved + old_size, new_size - old_size, moved->source->node);

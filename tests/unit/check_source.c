@@ -3,6 +3,7 @@
  *
  * Unit tests of a memory source and its cache, without heaps: aligned and
  * registered blocks, reuse of a freed block (no new mapping), best-fit split,
+ * merging of freed neighbours of one mapping, the full address index,
  * growth by mremap keeping the content, the per-block and process-wide
  * limits, and release on demand. */
 #include <string.h>
@@ -175,6 +176,82 @@ START_TEST(test_retention_budget_oldest_first)
 }
 END_TEST
 
+/* Pieces of one split block merge back into one block when freed, whatever
+ * the order, and the merged block serves a request of the whole size. */
+START_TEST(test_merge_split_pieces)
+{
+  mpca_seg *whole = mpca_source_get(src, 16 * MIB);
+  mpca_source_put(whole);
+  mpca_seg *a = mpca_source_get(src, 4 * MIB);
+  mpca_seg *b = mpca_source_get(src, 4 * MIB);
+  ck_assert_ptr_eq(a, whole);
+  ck_assert_ptr_eq(b, (mpca_seg *)((char *)whole + 4 * MIB));
+  ck_assert_uint_eq(mpca_source_cached(src), 8 * MIB);
+  mpca_source_put(a); /* b, in use, sits between a and the tail */
+  ck_assert_uint_eq(mpca_source_cached(src), 12 * MIB);
+  ck_assert_ptr_eq(mpca_registry_lookup((char *)whole + 8 * MIB), (char *)whole + 8 * MIB);
+  mpca_source_put(b); /* joins a before it and the tail after it */
+  ck_assert_uint_eq(mpca_source_cached(src), 16 * MIB);
+  ck_assert_uint_eq(atomic_load(&mpca_retained), 16 * MIB);
+  ck_assert_uint_eq(whole->size, 16 * MIB);
+  ck_assert_uint_eq(whole->kind, MPCA_KIND_CACHED);
+  for (size_t off = 0; off < 16 * MIB; off += MPCA_SEG_SIZE)
+    ck_assert_ptr_eq(mpca_registry_lookup((char *)whole + off), whole);
+  uint64_t maps = atomic_load(&mpca_os_cnt.mmap_calls);
+  mpca_seg *again = mpca_source_get(src, 16 * MIB);
+  ck_assert_ptr_eq(again, whole);
+  ck_assert_uint_eq(atomic_load(&mpca_os_cnt.mmap_calls), maps);
+  ck_assert_uint_eq(mpca_source_cached(src), 0);
+  mpca_source_put(again);
+  ck_assert_uint_eq(mpca_source_release(0), 16 * MIB);
+  ck_assert_ptr_null(mpca_registry_lookup((char *)whole + 15 * MIB));
+}
+END_TEST
+
+/* Blocks of different mappings never merge, even when they touch: mremap
+ * could not move the result. (A piece of one split block is given another
+ * mapping number to stand for a neighbouring mapping.) */
+START_TEST(test_no_merge_across_mappings)
+{
+  mpca_seg *whole = mpca_source_get(src, 12 * MIB);
+  mpca_source_put(whole);
+  mpca_seg *a = mpca_source_get(src, 4 * MIB);
+  mpca_seg *b = mpca_source_get(src, 4 * MIB);
+  b->map_id ^= 0x80000000u;
+  mpca_source_put(a);
+  mpca_source_put(b);
+  ck_assert_uint_eq(mpca_source_cached(src), 12 * MIB);
+  ck_assert_uint_eq(a->size, 4 * MIB);
+  ck_assert_uint_eq(b->size, 4 * MIB);
+  ck_assert_ptr_eq(mpca_registry_lookup(b), b);
+  ck_assert_ptr_eq(mpca_registry_lookup((char *)b + 4 * MIB), (char *)b + 4 * MIB);
+  ck_assert_uint_eq(mpca_source_release(0), 12 * MIB);
+}
+END_TEST
+
+/* A source caches at most MPCA_SOURCE_MAX_CACHED separate blocks: one more
+ * is unmapped. A block taken from a full cache can still be split (its
+ * slot in the index is free by then). */
+START_TEST(test_index_full)
+{
+  static mpca_seg *segs[MPCA_SOURCE_MAX_CACHED + 1];
+  mpca_opt[MPCA_OPT_KEEP_MEM] = mpca_opt[MPCA_OPT_RETAIN_MAX] = (uint64_t)1 << 46;
+  for (unsigned i = 0; i <= MPCA_SOURCE_MAX_CACHED; i++) {
+    segs[i] = mpca_source_get(src, 4 * MIB); /* fresh: nothing cached yet */
+    ck_assert_ptr_nonnull(segs[i]);
+  }
+  for (unsigned i = 0; i <= MPCA_SOURCE_MAX_CACHED; i++)
+    mpca_source_put(segs[i]);
+  ck_assert_uint_eq(mpca_source_cached(src), (size_t)MPCA_SOURCE_MAX_CACHED * 4 * MIB);
+  ck_assert_ptr_null(mpca_registry_lookup(segs[MPCA_SOURCE_MAX_CACHED]));
+  mpca_seg *t = mpca_source_get(src, 2 * MIB);
+  ck_assert_uint_eq(t->size, 2 * MIB);
+  ck_assert_uint_eq(mpca_source_cached(src), (size_t)MPCA_SOURCE_MAX_CACHED * 4 * MIB - 2 * MIB);
+  mpca_source_put(t); /* merges with its tail again */
+  ck_assert_uint_eq(mpca_source_release(0), (size_t)MPCA_SOURCE_MAX_CACHED * 4 * MIB);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("source");
@@ -183,6 +260,9 @@ int main(void)
   tcase_add_test(tc, test_fresh_block);
   tcase_add_test(tc, test_reuse_without_mapping);
   tcase_add_test(tc, test_best_fit_split);
+  tcase_add_test(tc, test_merge_split_pieces);
+  tcase_add_test(tc, test_no_merge_across_mappings);
+  tcase_add_test(tc, test_index_full);
   tcase_add_test(tc, test_fit_among_many);
   tcase_add_test(tc, test_grow_keeps_pages);
   tcase_add_test(tc, test_cache_grows_smaller_block);
