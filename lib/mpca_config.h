@@ -25,7 +25,7 @@ enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM, MPCA_OPT_STRIN
     "most free memory one memory source (NUMA node) keeps cached")                                   \
   X(RETAIN_MAX, SIZE, 2 * MPCA_GIB, 0, 64 * MPCA_TIB, NULL,                                            \
     "process-wide budget of free memory kept mapped by all sources together")                        \
-  X(THP_MIN, SIZE, 16 * MPCA_MIB, 0, MPCA_TIB, NULL,                                                   \
+  X(THP_MIN, SIZE, 0, 0, MPCA_TIB, NULL,                                                               \
     "blocks mapped from this size up ask for transparent huge pages (madvise); 0: never")           \
   X(ON_ERROR, ENUM, 0, 0, 1, mpca_opt_on_error_names,                                                  \
     "reaction to an invalid or double free: abort (default) or warn and continue")                   \

@@ -8,9 +8,9 @@
  *  - calloc of a reused buffer is zeroed; calloc of fresh memory is not
  *    written (no page is faulted by the allocator);
  *  - malloc_trim(0) brings the resident size back down;
- *  - blocks of MPCALLOC_THP_MIN (16 MiB) and up are mapped with
- *    MADV_HUGEPAGE, smaller ones are not, and MPCALLOC_THP_MIN=0 turns it
- *    off (checked in /proc/self/smaps);
+ *  - by default no block asks for transparent huge pages; with
+ *    MPCALLOC_THP_MIN=16M blocks of 16 MiB and up are mapped with
+ *    MADV_HUGEPAGE and smaller ones are not (checked in /proc/self/smaps);
  *  - with a small MPCALLOC_RETAIN_MAX, the resident size after freeing 1 GiB
  *    of mixed blocks stays within live + budget + a slack (the child runs
  *    this program again with the variable set: the environment is read once,
@@ -183,36 +183,36 @@ START_TEST(test_trim_brings_rss_down)
 }
 END_TEST
 
-START_TEST(test_big_blocks_ask_for_huge_pages)
+START_TEST(test_no_huge_page_advice_by_default)
+{
+  char *big = malloc(64 * MIB);
+  touch(big, 64 * MIB, 1);
+  bool hg;
+  long huge_kb = smaps_of(big, "hg", &hg);
+  printf("default: 64 MiB block: MADV_HUGEPAGE %s, AnonHugePages %ld KiB\n", hg ? "yes" : "no", huge_kb);
+  ck_assert(!hg);
+  free(big);
+}
+END_TEST
+
+/* Child side of the THP test: runs with MPCALLOC_THP_MIN=16M. */
+static int thp_child(void)
 {
   if (!thp_available()) {
     printf("transparent huge pages unavailable here: advice not checked\n");
-    return;
+    return 0;
   }
   char *big = malloc(16 * MIB), *mid = malloc(8 * MIB);
   touch(big, 16 * MIB, 1);
   bool hg_big, hg_mid;
   long huge_kb = smaps_of(big, "hg", &hg_big);
   smaps_of(mid, "hg", &hg_mid);
-  printf("16 MiB block: MADV_HUGEPAGE %s, AnonHugePages %ld KiB; 8 MiB block: MADV_HUGEPAGE %s\n",
+  printf("MPCALLOC_THP_MIN=16M: 16 MiB block: MADV_HUGEPAGE %s, AnonHugePages %ld KiB; 8 MiB block: "
+         "MADV_HUGEPAGE %s\n",
          hg_big ? "yes" : "no", huge_kb, hg_mid ? "yes" : "no");
-  ck_assert(hg_big);
-  ck_assert(!hg_mid);
   free(big);
   free(mid);
-}
-END_TEST
-
-/* Child side of the THP test: runs with MPCALLOC_THP_MIN=0. */
-static int nothp_child(void)
-{
-  char *big = malloc(64 * MIB);
-  touch(big, 64 * MIB, 1);
-  bool hg;
-  long huge_kb = smaps_of(big, "hg", &hg);
-  printf("MPCALLOC_THP_MIN=0: 64 MiB block: MADV_HUGEPAGE %s, AnonHugePages %ld KiB\n", hg ? "yes" : "no", huge_kb);
-  free(big);
-  return hg ? 1 : 0;
+  return hg_big && !hg_mid ? 0 : 1;
 }
 
 /* Run this program again with one more variable in its environment. */
@@ -233,7 +233,7 @@ static void run_child(const char *mode, char *env)
   ck_assert_msg(WEXITSTATUS(status) == 0, "%s child exited %d", mode, WEXITSTATUS(status));
 }
 
-START_TEST(test_thp_min_zero_turns_advice_off) { run_child("nothp", "MPCALLOC_THP_MIN=0"); }
+START_TEST(test_thp_min_asks_for_huge_pages) { run_child("thp", "MPCALLOC_THP_MIN=16M"); }
 END_TEST
 
 /* Child side of the budget test: runs with MPCALLOC_RETAIN_MAX=64M. */
@@ -276,8 +276,8 @@ int main(int argc, char **argv)
 {
   if (argc > 1 && strcmp(argv[1], "budget") == 0)
     return budget_child();
-  if (argc > 1 && strcmp(argv[1], "nothp") == 0)
-    return nothp_child();
+  if (argc > 1 && strcmp(argv[1], "thp") == 0)
+    return thp_child();
   ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
   if (len <= 0)
     return 99;
@@ -290,8 +290,8 @@ int main(int argc, char **argv)
   tcase_add_test(tc, test_calloc_of_fresh_memory_is_not_written);
   tcase_add_test(tc, test_trim_brings_rss_down);
   tcase_add_test(tc, test_budget_bounds_rss);
-  tcase_add_test(tc, test_big_blocks_ask_for_huge_pages);
-  tcase_add_test(tc, test_thp_min_zero_turns_advice_off);
+  tcase_add_test(tc, test_no_huge_page_advice_by_default);
+  tcase_add_test(tc, test_thp_min_asks_for_huge_pages);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
