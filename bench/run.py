@@ -70,7 +70,9 @@ WORKLOADS = [
     Workload("realloc", "c", "buffers grown by realloc in 1 MiB steps, several at once",
              "wl_realloc"),
     Workload("bigarrays", "c", "threads allocate, fill, free 16-256 MiB arrays (page faults)",
-             "wl_bigarrays", threads=True),
+             "wl_bigarrays", threads=True,
+             extras=(("cold_faults_per_array", "page faults per array, first half", 1),
+                     ("warm_faults_per_array", "page faults per array, second half", 1))),
     Workload("threads", "c", "thousands of short-lived threads that allocate",
              "wl_threads", threads=True),
     Workload("python", "python", "python3 (PYTHONMALLOC=malloc): dicts, lists, strings, JSON"),
@@ -729,7 +731,9 @@ class Report:
         titles = {"retention": "retention workload: resident memory reported by the "
                                "program itself (medians)",
                   "falseshare": "falseshare workload: cache lines that held objects of "
-                                "two threads (medians; 0 is ideal)"}
+                                "two threads (medians; 0 is ideal)",
+                  "bigarrays": "bigarrays workload: page faults per array in the first "
+                               "and second half of each thread's loop (medians)"}
         for wl in self.s.workloads:
             if wl.extras:
                 secs.append((titles.get(wl.name, f"{wl.name}: extra metrics (medians)"),

@@ -8,14 +8,21 @@
  * big buffer back to the OS pays them again for the next buffer, one that
  * keeps (and reuses) freed big buffers does not, at the price of memory.
  * calloc'ed arrays are checked to be zero (on a sample of pages), written
- * arrays are checked to hold what was written. */
+ * arrays are checked to hold what was written.
+ *
+ * The loop runs long enough to have a steady state: the program reports the
+ * page faults per array of the second half of each thread's loop
+ * (warm_faults_per_array, from getrusage(RUSAGE_THREAD)), where an allocator
+ * that reuses its buffers takes almost none, besides the faults of the
+ * first half (cold_faults_per_array). */
 #include "bench.h"
 #include <pthread.h>
+#include <sys/resource.h>
 
 enum { O_THREADS, O_ITERS, O_MIN, O_MAX, O_SEED };
 static bench_opt opts[] = {
   [O_THREADS] = {"threads", 2, 2, "threads"},
-  [O_ITERS] = {"iters", 4, 2, "arrays allocated per thread"},
+  [O_ITERS] = {"iters", 12, 4, "arrays allocated per thread"},
   [O_MIN] = {"min", 16 << 20, 16 << 20, "smallest array (bytes)"},
   [O_MAX] = {"max", 256 << 20, 64 << 20, "largest array (bytes)"},
   [O_SEED] = {"seed", 42, 42, "PRNG seed"},
@@ -32,7 +39,16 @@ typedef struct {
   pthread_t th;
   uint64_t seed;
   uint64_t bytes, sum;
+  uint64_t cold_faults, warm_faults; /* first and second half of the loop */
 } worker;
+
+static uint64_t thread_faults(void)
+{
+  struct rusage ru;
+  if (getrusage(RUSAGE_THREAD, &ru) != 0)
+    bench_die(BENCH_EXIT_VERIFY, "getrusage(RUSAGE_THREAD) failed");
+  return (uint64_t)ru.ru_minflt + (uint64_t)ru.ru_majflt;
+}
 
 static void *work(void *arg)
 {
@@ -40,7 +56,10 @@ static void *work(void *arg)
   bench_rng r;
   bench_rng_seed(&r, w->seed);
   uint64_t sum = 0, bytes = 0;
+  uint64_t f0 = thread_faults(), fhalf = f0;
   for (uint64_t it = 0; it < iters; it++) {
+    if (it == iters / 2)
+      fhalf = thread_faults();
     size_t size = bench_rng_range(&r, minsz, maxsz) & ~(size_t)7;
     size_t n = size / sizeof(uint64_t);
     bool zeroed = bench_rng_below(&r, 4) == 0;
@@ -62,6 +81,9 @@ static void *work(void *arg)
     free(a);
     bytes += size;
   }
+  uint64_t fend = thread_faults();
+  w->cold_faults = fhalf - f0;
+  w->warm_faults = fend - fhalf;
   w->sum = sum;
   w->bytes = bytes;
   return NULL;
@@ -88,17 +110,22 @@ int main(int argc, char **argv)
     if (pthread_create(&ws[t].th, NULL, work, &ws[t]) != 0)
       bench_die(BENCH_EXIT_VERIFY, "pthread_create failed");
   }
-  uint64_t sum = 0, bytes = 0;
+  uint64_t sum = 0, bytes = 0, cold = 0, warm = 0;
   for (size_t t = 0; t < nthreads; t++) {
     pthread_join(ws[t].th, NULL);
     sum += ws[t].sum;
     bytes += ws[t].bytes;
+    cold += ws[t].cold_faults;
+    warm += ws[t].warm_faults;
   }
+  uint64_t ncold = nthreads * (iters / 2), nwarm = nthreads * (iters - iters / 2);
   double t = bench_now() - t0;
   free(ws);
   printf("bigarrays threads=%zu arrays=%llu mib=%llu checksum=0x%016llx "
-         "secs=%.3f\n",
+         "cold_faults_per_array=%llu warm_faults_per_array=%llu secs=%.3f\n",
          nthreads, (unsigned long long)(iters * nthreads),
-         (unsigned long long)(bytes >> 20), (unsigned long long)sum, t);
+         (unsigned long long)(bytes >> 20), (unsigned long long)sum,
+         (unsigned long long)(ncold ? cold / ncold : 0),
+         (unsigned long long)(nwarm ? warm / nwarm : 0), t);
   return 0;
 }
