@@ -20,6 +20,7 @@
 
 void *mpca_small_alloc_slow(mpca_heap *h, unsigned cls)
 {
+  mpca_heap_tick(h);
   if (mpca_remote_pending(&h->rfq))
     mpca_heap_drain(h);
   void *p = mpca_small_malloc_slow(h, cls);
@@ -52,6 +53,7 @@ void *mpca_alloc(size_t size, bool zero)
       memset(p, 0, size);
     return p;
   }
+  mpca_heap_tick(h);
   if (size <= MPCA_MEDIUM_MAX) {
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
@@ -74,11 +76,11 @@ void *mpca_alloc_aligned(size_t align, size_t size)
   if (mpca_unlikely(h == NULL))
     return NULL;
   size_t need = size > align ? size : align;
+  if (need <= MPCA_SMALL_MAX) /* power-of-two classes are naturally aligned within their runs */
+    return mpca_small_alloc(h, (size_t)1 << (mpca_log2(need - 1) + 1)); /* sets errno */
+  mpca_heap_tick(h);
   void *p;
-  if (need <= MPCA_SMALL_MAX) {
-    /* power-of-two classes are naturally aligned within their runs */
-    p = mpca_small_alloc(h, (size_t)1 << (mpca_log2(need - 1) + 1));
-  } else if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= MPCA_MEDIUM_MAX) {
+  if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= MPCA_MEDIUM_MAX) {
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
     p = mpca_medium_memalign(h, align, size);
@@ -93,6 +95,8 @@ void *mpca_alloc_aligned(size_t align, size_t size)
 void mpca_free_slow(void *p, mpca_seg *seg, mpca_heap *h, const char *fn)
 {
   int saved = errno;
+  if (h != NULL)
+    mpca_heap_tick(h);
   if (mpca_unlikely(seg == NULL)) {
     mpca_bad_pointer(fn, p, "invalid pointer (not allocated by mpcalloc)");
   } else if (seg->kind == MPCA_KIND_HUGE) {

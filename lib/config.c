@@ -49,14 +49,22 @@ static bool ieq(const char *a, const char *b)
   return *a == 0 && *b == 0;
 }
 
-const char *mpca_parse_size(const char *s, uint64_t *out)
+/* What a number of one kind of value may be told off for. */
+typedef struct number_words {
+  const char *negative, *not_number, *fraction;
+} number_words;
+
+/* The decimal number at the start of *sp (whole, not negative, in 64 bits);
+ * *sp moves past it. NULL, or what is wrong. */
+static const char *parse_number(const char **sp, uint64_t *out, const number_words *w)
 {
+  const char *s = *sp;
   if (*s == '\0')
     return "empty value";
   if (*s == '-')
-    return "negative size";
+    return w->negative;
   if (*s < '0' || *s > '9')
-    return "not a number";
+    return w->not_number;
   uint64_t v = 0;
   for (; *s >= '0' && *s <= '9'; s++) {
     unsigned d = (unsigned)(*s - '0');
@@ -65,7 +73,20 @@ const char *mpca_parse_size(const char *s, uint64_t *out)
     v = v * 10 + d;
   }
   if (*s == '.')
-    return "fractions are not accepted (write 1536M, not 1.5G)";
+    return w->fraction;
+  *sp = s;
+  *out = v;
+  return NULL;
+}
+
+const char *mpca_parse_size(const char *s, uint64_t *out)
+{
+  static const number_words words = {"negative size", "not a number",
+                                     "fractions are not accepted (write 1536M, not 1.5G)"};
+  uint64_t v;
+  const char *why = parse_number(&s, &v, &words);
+  if (why != NULL)
+    return why;
   unsigned shift = 0;
   switch (lower(*s)) {
   case '\0': break;
@@ -88,6 +109,33 @@ const char *mpca_parse_size(const char *s, uint64_t *out)
     v <<= shift;
   }
   *out = v;
+  return NULL;
+}
+
+const char *mpca_parse_time(const char *s, uint64_t *out)
+{
+  static const number_words words = {"negative time", "not a time (write 10s, 500ms or never)",
+                                     "fractions are not accepted (write 1500ms, not 1.5s)"};
+  if (ieq(s, "never")) {
+    *out = MPCA_TIME_NEVER;
+    return NULL;
+  }
+  uint64_t v;
+  const char *why = parse_number(&s, &v, &words);
+  if (why != NULL)
+    return why;
+  uint64_t unit;
+  if (*s == '\0' || ieq(s, "ms"))
+    unit = 1;
+  else if (ieq(s, "s"))
+    unit = 1000;
+  else if (ieq(s, "min"))
+    unit = 60000;
+  else
+    return "unknown time unit (use ms, s or min)";
+  if (v > (MPCA_TIME_NEVER - 1) / unit)
+    return "number too large";
+  *out = v * unit;
   return NULL;
 }
 
@@ -159,6 +207,14 @@ static void format_value(char *buf, size_t n, const mpca_option *o, uint64_t v)
   case MPCA_OPT_BOOL: mpca_snprintf(buf, n, "%s", v ? "1" : "0"); break;
   case MPCA_OPT_ENUM: mpca_snprintf(buf, n, "%s", o->choices[v]); break;
   case MPCA_OPT_STRING: mpca_snprintf(buf, n, "%s", v ? (const char *)(uintptr_t)v : ""); break;
+  case MPCA_OPT_TIME:
+    if (v == MPCA_TIME_NEVER)
+      mpca_snprintf(buf, n, "never");
+    else if (v % 1000 == 0)
+      mpca_snprintf(buf, n, "%llus", (unsigned long long)(v / 1000));
+    else
+      mpca_snprintf(buf, n, "%llums", (unsigned long long)v);
+    break;
   }
 }
 
@@ -270,6 +326,7 @@ int mpca_config_load(char *const *env, int fd)
     case MPCA_OPT_SIZE: why = mpca_parse_size(eq + 1, &v); break;
     case MPCA_OPT_BOOL: why = mpca_parse_bool(eq + 1, &v); break;
     case MPCA_OPT_STRING: why = parse_string(eq + 1, &v); break;
+    case MPCA_OPT_TIME: why = mpca_parse_time(eq + 1, &v); break;
     default: why = mpca_parse_enum(eq + 1, o->choices, &v); break;
     }
     if (why == NULL && o->type != MPCA_OPT_STRING && (v < o->min || v > o->max)) {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
+#include "mpca_config.h"
 #include "mpca_error.h"
 #include "mpca_heap.h"
 #include "mpca_huge.h"
@@ -130,7 +131,22 @@ size_t mpca_heap_trim(mpca_heap *h)
   return mpca_small_release_empty(h, 0) + mpca_medium_release_empty(h, 0);
 }
 
-size_t mpca_heap_purge(mpca_heap *h) { return mpca_small_purge(h) + mpca_medium_purge(h); }
+size_t mpca_heap_purge(mpca_heap *h) { return mpca_small_purge(h, false) + mpca_medium_purge(h, false); }
+
+size_t mpca_heap_decay(mpca_heap *h, uint64_t now)
+{
+  uint64_t delay = mpca_opt[MPCA_OPT_PURGE_DELAY];
+  if (delay == MPCA_TIME_NEVER || now < h->decay_next)
+    return 0;
+  h->decay_next = now + (delay ? delay : 1);
+  return mpca_source_decay(now) + mpca_small_purge(h, true) + mpca_medium_purge(h, true);
+}
+
+void mpca_heap_tick_slow(mpca_heap *h)
+{
+  h->ticks = MPCA_HEAP_TICK_EVENTS;
+  mpca_heap_decay(h, mpca_os_now_ms());
+}
 
 void mpca_heap_abandon(mpca_heap *h)
 {

@@ -116,7 +116,7 @@ static void *take(mpca_heap *h, mpca_chunk *c, size_t need)
   bin_remove(h, c);
   if (mpca_chunk_size(c) == MPCA_MEDIUM_AREA)
     h->medium_empty_segs--;
-  c->head = (c->head | MPCA_CHUNK_INUSE) & ~MPCA_CHUNK_PURGED;
+  c->head = (c->head | MPCA_CHUNK_INUSE) & ~(MPCA_CHUNK_PURGED | MPCA_CHUNK_AGED);
   next_chunk(c)->head |= MPCA_CHUNK_PREV_INUSE;
   trim_tail(h, c, need);
   return mpca_chunk_payload(c);
@@ -201,7 +201,7 @@ bool mpca_medium_valid(const mpca_seg *seg, const void *p)
 
 size_t mpca_medium_usable(const void *p) { return mpca_chunk_size(mpca_chunk_of(p)) - MPCA_CHUNK_HDR; }
 
-size_t mpca_medium_purge(mpca_heap *h)
+size_t mpca_medium_purge(mpca_heap *h, bool only_aged)
 {
   size_t purged = 0;
   for (unsigned b = 0; b < MPCA_MEDIUM_NBINS; b++)
@@ -209,6 +209,10 @@ size_t mpca_medium_purge(mpca_heap *h)
       mpca_chunk *c = mpca_container_of(n, mpca_chunk, link);
       if ((c->head & MPCA_CHUNK_PURGED) || mpca_chunk_size(c) < MEDIUM_PURGE_MIN)
         continue;
+      if (only_aged && !(c->head & MPCA_CHUNK_AGED)) {
+        c->head |= MPCA_CHUNK_AGED; /* purged at the next tick if still free */
+        continue;
+      }
       /* keep the chunk's header and list links; the next chunk's prev_size
        * lies beyond the chunk */
       purged += mpca_os_purge((char *)c + sizeof(mpca_chunk), mpca_chunk_size(c) - sizeof(mpca_chunk));

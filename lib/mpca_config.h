@@ -9,8 +9,11 @@
 #include "mpca_common.h"
 
 /* STRING: the value is a pointer to a copy kept by config.c (0: unset);
- * read it with mpca_opt_str(). */
-enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM, MPCA_OPT_STRING };
+ * read it with mpca_opt_str(). TIME: milliseconds, MPCA_TIME_NEVER for
+ * "never". */
+enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM, MPCA_OPT_STRING, MPCA_OPT_TIME };
+
+#define MPCA_TIME_NEVER UINT64_MAX
 
 #define MPCA_KIB ((uint64_t)1 << 10)
 #define MPCA_MIB ((uint64_t)1 << 20)
@@ -25,6 +28,8 @@ enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM, MPCA_OPT_STRIN
     "most free memory one memory source (NUMA node) keeps cached")                                   \
   X(RETAIN_MAX, SIZE, 2 * MPCA_GIB, 0, 64 * MPCA_TIB, NULL,                                            \
     "process-wide budget of free memory kept mapped by all sources together")                        \
+  X(PURGE_DELAY, TIME, 10000, 0, MPCA_TIME_NEVER, NULL,                                                \
+    "free memory unused for this long goes back to the OS (10s, 500ms, 0: at once, never)")         \
   X(THP_MIN, SIZE, 0, 0, MPCA_TIB, NULL,                                                               \
     "blocks mapped from this size up ask for transparent huge pages (madvise); 0: never")           \
   X(ON_ERROR, ENUM, 0, 0, 1, mpca_opt_on_error_names,                                                  \
@@ -64,6 +69,8 @@ extern uint64_t mpca_opt[MPCA_OPT_COUNT] MPCA_INTERNAL;
 /* Parsers: 0 on success, else a static string saying what is wrong. */
 MPCA_INTERNAL const char *mpca_parse_size(const char *s, uint64_t *out);
 MPCA_INTERNAL const char *mpca_parse_bool(const char *s, uint64_t *out);
+/* "10s", "250ms", "2min", a plain number of milliseconds, or "never". */
+MPCA_INTERNAL const char *mpca_parse_time(const char *s, uint64_t *out);
 /* Value of a STRING option, "" when unset. */
 MPCA_INTERNAL const char *mpca_opt_str(int id);
 MPCA_INTERNAL const char *mpca_parse_enum(const char *s, const char *const *choices, uint64_t *out);

@@ -29,6 +29,20 @@ MPCA_INTERNAL size_t mpca_heap_trim(mpca_heap *h);
 /* Hand the pages of free runs and large free chunks of `h` back to the OS
  * (the mappings stay); returns the bytes purged. */
 MPCA_INTERNAL size_t mpca_heap_purge(mpca_heap *h);
+/* The purge tick (MPCALLOC_PURGE_DELAY): at most once a delay, unmap the
+ * source blocks cached for a delay or more and hand back the pages of the
+ * free runs and large free chunks of `h` that stayed free since the previous
+ * tick (so free for between one and two delays). Owner thread only; returns
+ * the bytes released. */
+MPCA_INTERNAL size_t mpca_heap_decay(mpca_heap *h, uint64_t now);
+MPCA_INTERNAL void mpca_heap_tick_slow(mpca_heap *h);
+/* Slow paths call this; every MPCA_HEAP_TICK_EVENTS calls read the clock. */
+#define MPCA_HEAP_TICK_EVENTS 128
+MPCA_INLINE void mpca_heap_tick(mpca_heap *h)
+{
+  if (mpca_unlikely(h->ticks-- == 0))
+    mpca_heap_tick_slow(h);
+}
 /* First heap of the list of every heap (for statistics). */
 MPCA_INTERNAL mpca_heap *mpca_heap_first(void);
 

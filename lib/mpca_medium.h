@@ -51,7 +51,10 @@ MPCA_INTERNAL size_t mpca_medium_usable(const void *p);
 /* A pointer that passes the chunk checks (for realloc / usable size). */
 MPCA_INTERNAL bool mpca_medium_valid(const mpca_seg *seg, const void *p);
 MPCA_INTERNAL size_t mpca_medium_release_empty(mpca_heap *h, unsigned keep);
-/* Hand the inner pages of free chunks back to the OS (heap abandoned). */
-MPCA_INTERNAL size_t mpca_medium_purge(mpca_heap *h);
+/* Hand the inner pages of large free chunks back to the OS; with
+ * `only_aged`, only of chunks that were already free at the previous such
+ * call (the others are marked for the next one; a chunk merged or taken
+ * since loses its mark). Returns the bytes purged. */
+MPCA_INTERNAL size_t mpca_medium_purge(mpca_heap *h, bool only_aged);
 
 #endif

@@ -132,8 +132,10 @@ MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const c
 MPCA_INTERNAL void mpca_small_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
 /* Empty the thread caches and retire the current runs (thread exit, trim). */
 MPCA_INTERNAL void mpca_small_flush(mpca_heap *h);
-/* Hand the pages of unused runs back to the OS (heap abandoned). */
-MPCA_INTERNAL size_t mpca_small_purge(mpca_heap *h);
+/* Hand the pages of unused runs back to the OS; with `only_aged`, only of
+ * runs that were already unused at the previous such call (the others are
+ * marked for the next one). Returns the bytes purged. */
+MPCA_INTERNAL size_t mpca_small_purge(mpca_heap *h, bool only_aged);
 /* Give fully free small macro blocks back to the source, keeping `keep`. */
 MPCA_INTERNAL size_t mpca_small_release_empty(mpca_heap *h, unsigned keep);
 

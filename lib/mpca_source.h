@@ -26,6 +26,10 @@ MPCA_INTERNAL mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size);
 /* Unmap cached blocks, oldest first, until at most `keep` bytes stay cached
  * in all sources together; returns the bytes released. */
 MPCA_INTERNAL size_t mpca_source_release(size_t keep);
+/* Unmap the blocks of every source cached at least MPCALLOC_PURGE_DELAY
+ * before `now` (mpca_os_now_ms); returns the bytes released. Blocks of a
+ * source are also checked whenever a block comes back to it. */
+MPCA_INTERNAL size_t mpca_source_decay(uint64_t now);
 MPCA_INTERNAL size_t mpca_source_cached(const mpca_source *s);
 
 MPCA_INTERNAL void mpca_sources_fork_prepare(void);

@@ -61,7 +61,8 @@ typedef struct mpca_run {
   uint16_t hint;   /* no free slot below bitmap word `hint` */
   uint8_t state;   /* enum mpca_run_state */
   uint8_t purged;  /* free run whose pages went back to the OS */
-  uint8_t pad[2];
+  uint8_t aged;    /* free run already free at the last purge tick */
+  uint8_t pad;
   uint32_t size;   /* block size of the class */
   uint32_t recip;  /* ceil(2^32 / size): slot = (offset * recip) >> 32 */
   uint32_t pad2;
@@ -85,6 +86,7 @@ typedef struct mpca_seg {
   /* small */
   uint64_t free_runs;  /* bit i: run i unused */
   uint32_t map_id;     /* the mmap this block was carved from (see source.c) */
+  uint64_t freed_ms;   /* cached: when it was put in the cache (mpca_os_now_ms) */
   uint8_t fresh;       /* memory known zero (straight from the OS) */
 } mpca_seg;
 
@@ -113,6 +115,7 @@ typedef struct mpca_chunk {
 #define MPCA_CHUNK_INUSE ((size_t)1)
 #define MPCA_CHUNK_PREV_INUSE ((size_t)2)
 #define MPCA_CHUNK_PURGED ((size_t)4) /* free chunk whose inner pages went back to the OS */
+#define MPCA_CHUNK_AGED ((size_t)8)   /* free chunk already free at the last purge tick */
 #define MPCA_CHUNK_FLAGS ((size_t)15)
 
 /* --- remote-free queue (MPSC) ------------------------------------------ */
@@ -174,6 +177,8 @@ struct mpca_heap {
 
   mpca_source *source;
   int node;
+  unsigned ticks;      /* slow-path events left before the next clock read */
+  uint64_t decay_next; /* time of the next purge tick (mpca_os_now_ms) */
   mpca_heap_counters cnt;
   /* statistics gauges (stats.c), updated on slow paths only: slots out of
    * the runs of each class (thread-cache blocks included), runs in use per

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include "mpca_os.h"
 
@@ -155,6 +156,14 @@ void mpca_os_advise_huge_pages(void *p, size_t size)
   int saved = errno;
   (void)madvise(p, size, MADV_HUGEPAGE); /* EINVAL without THP support: harmless */
   errno = saved;
+}
+
+uint64_t mpca_os_now_ms(void)
+{
+  struct timespec ts;
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+    return 0;
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 void *mpca_os_meta_map(size_t size)

@@ -90,6 +90,7 @@ void mpca_run_init(mpca_run *r, unsigned cls, char *base)
   r->hint = 0;
   r->base = base;
   r->purged = 0;
+  r->aged = 0;
   unsigned full = c->nslots / 64, rest = c->nslots % 64;
   memset(r->bitmap, 0xff, full * sizeof(uint64_t));
   if (rest)
@@ -141,6 +142,7 @@ static mpca_small_seg *small_seg_new(mpca_heap *h)
   for (unsigned i = 0; i < MPCA_RUNS_PER_SEG; i++) {
     ss->runs[i].state = MPCA_RUN_FREE;
     ss->runs[i].purged = seg->fresh;
+    ss->runs[i].aged = 0;
   }
   mpca_list_push(&h->small_avail, &seg->link);
   h->small_empty_segs++;
@@ -179,6 +181,7 @@ static void run_release(mpca_heap *h, mpca_run *r)
   unsigned i = (unsigned)(r - ss->runs);
   r->state = MPCA_RUN_FREE;
   r->nslots = 0; /* no slot check passes on a run not in use */
+  r->aged = 0;   /* free from now on */
   ss->run_cls[i] = MPCA_RUN_NO_CLASS;
   h->cnt.small_runs_released++;
   h->small_runs[r->cls]--;
@@ -390,7 +393,7 @@ void mpca_small_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *f
   mpca_tc_push(h, (unsigned)cls, p);
 }
 
-size_t mpca_small_purge(mpca_heap *h)
+size_t mpca_small_purge(mpca_heap *h, bool only_aged)
 {
   size_t purged = 0;
   mpca_list *lists[2] = {&h->small_avail, &h->small_full};
@@ -399,9 +402,13 @@ size_t mpca_small_purge(mpca_heap *h)
       mpca_small_seg *ss = (mpca_small_seg *)mpca_container_of(n, mpca_seg, link);
       /* one call per stretch of consecutive free runs not purged yet */
       uint64_t todo = ss->hdr.free_runs;
-      for (uint64_t m = todo; m; m &= m - 1)
-        if (ss->runs[__builtin_ctzll(m)].purged)
+      for (uint64_t m = todo; m; m &= m - 1) {
+        mpca_run *r = &ss->runs[__builtin_ctzll(m)];
+        if (r->purged || (only_aged && !r->aged)) {
+          r->aged = 1; /* purged at the next tick if still free */
           todo &= ~((uint64_t)1 << __builtin_ctzll(m));
+        }
+      }
       while (todo) {
         unsigned first = (unsigned)__builtin_ctzll(todo);
         unsigned len = (unsigned)__builtin_ctzll(~(todo >> first) | ((uint64_t)1 << (63 - first)) << 1);

@@ -107,14 +107,37 @@ static void index_remove_at(mpca_source *s, unsigned i)
 
 /* ---- cache primitives: call with s->lock held -------------------------- */
 
-/* Bins, age list and byte counts (not the index). */
-static void cache_link(mpca_source *s, mpca_seg *seg)
+/* Blocks of the age list looked at, at most, to place a block that is not
+ * the most recently freed (past that, it may be purged a little late). */
+#define LRU_SCAN 16
+
+/* The age list is sorted by freed_ms, most recent first: a block freed now
+ * goes to the front; a split tail keeps the time of its block and goes to
+ * its place, looked for from the oldest end. */
+static void lru_insert(mpca_source *s, mpca_seg *seg)
+{
+  mpca_list *front = s->lru.next;
+  if (front == &s->lru || mpca_container_of(front, mpca_seg, lru)->freed_ms <= seg->freed_ms) {
+    mpca_list_push(&s->lru, &seg->lru);
+    return;
+  }
+  mpca_list *pos = s->lru.prev;
+  for (unsigned i = 0;
+       i < LRU_SCAN && pos != &s->lru && mpca_container_of(pos, mpca_seg, lru)->freed_ms < seg->freed_ms; i++)
+    pos = pos->prev;
+  mpca_list_push(pos, &seg->lru);
+}
+
+/* Bins, age list and byte counts (not the index). `idle_since`: when the
+ * block's pages were last used. */
+static void cache_link(mpca_source *s, mpca_seg *seg, uint64_t idle_since)
 {
   seg->kind = MPCA_KIND_CACHED;
   seg->owner = NULL;
   seg->fresh = 0;
+  seg->freed_ms = idle_since;
   mpca_list_push(&s->bins[bin_of(seg->size)], &seg->link);
-  mpca_list_push(&s->lru, &seg->lru);
+  lru_insert(s, seg);
   s->cached += seg->size;
   if (s->cached > s->cached_hwm)
     s->cached_hwm = s->cached;
@@ -134,12 +157,13 @@ static bool touches(const mpca_seg *a, const mpca_seg *b)
   return (const char *)a + a->size == (const char *)b && a->map_id == b->map_id;
 }
 
-/* Cache `seg`, merged with the cached blocks of its mapping that it touches,
- * so that freed pieces of a split block become one block again. The merged
- * block counts as the most recently freed. Only headers of cached blocks are
- * read: they stay mapped while the lock is held. False when the index is
- * full: the caller unmaps the block instead. */
-static bool cache_insert(mpca_source *s, mpca_seg *seg)
+/* Cache `seg`, idle since `idle_since`, merged with the cached blocks of
+ * its mapping that it touches, so that freed pieces of a split block become
+ * one block again. A merged block is as idle as its most recently used
+ * part. Only headers of cached blocks are read: they stay mapped while the
+ * lock is held. False when the index is full: the caller unmaps the block
+ * instead. */
+static bool cache_insert(mpca_source *s, mpca_seg *seg, uint64_t idle_since)
 {
   if (!index_ready(s))
     return false;
@@ -152,6 +176,10 @@ static bool cache_insert(mpca_source *s, mpca_seg *seg)
     return false;
   mpca_seg *head = join_prev ? prev : seg;
   size_t size = seg->size;
+  if (join_prev && prev->freed_ms > idle_since)
+    idle_since = prev->freed_ms;
+  if (join_next && next->freed_ms > idle_since)
+    idle_since = next->freed_ms;
   if (join_next) {
     cache_unlink(s, next);
     index_remove_at(s, i);
@@ -169,7 +197,7 @@ static bool cache_insert(mpca_source *s, mpca_seg *seg)
     seg->size = size;
     index_insert_at(s, i, seg);
   }
-  cache_link(s, head);
+  cache_link(s, head, idle_since);
   return true;
 }
 
@@ -259,6 +287,23 @@ static void unmap_list(mpca_list *victims)
   }
 }
 
+/* Move blocks cached for MPCALLOC_PURGE_DELAY or more onto `victims`. The
+ * age list is in the order blocks were cached, so the oldest are at its
+ * end. */
+static void cache_decay(mpca_source *s, uint64_t now, mpca_list *victims)
+{
+  uint64_t delay = mpca_opt[MPCA_OPT_PURGE_DELAY];
+  if (delay == MPCA_TIME_NEVER)
+    return;
+  while (!mpca_list_empty(&s->lru)) {
+    mpca_seg *old = mpca_container_of(s->lru.prev, mpca_seg, lru);
+    if (old->freed_ms + delay > now)
+      break;
+    cache_remove(s, old);
+    mpca_list_push(victims, &old->link);
+  }
+}
+
 /* Move blocks past the limits onto `victims`, oldest first. */
 static void cache_enforce(mpca_source *s, size_t source_limit, size_t process_limit, mpca_list *victims)
 {
@@ -314,7 +359,9 @@ static void split_tail(mpca_source *s, mpca_seg *seg, size_t size)
   seg->size = keep;
   /* registry entries of the tail now name the tail's header */
   mpca_registry_set(tail, tail->size, tail);
-  cache_insert(s, tail); /* cannot fail: `seg` just left the index */
+  /* cannot fail (`seg` just left the index); the tail has been idle as long
+   * as the block it was part of */
+  cache_insert(s, tail, seg->freed_ms);
 }
 
 mpca_seg *mpca_source_get(mpca_source *s, size_t size)
@@ -357,8 +404,10 @@ void mpca_source_put(mpca_seg *seg)
   }
   mpca_list victims;
   mpca_list_init(&victims);
+  uint64_t now = mpca_os_now_ms();
   pthread_mutex_lock(&s->lock);
-  bool kept = cache_insert(s, seg);
+  bool kept = cache_insert(s, seg, now);
+  cache_decay(s, now, &victims);
   cache_enforce(s, mpca_opt[MPCA_OPT_KEEP_MEM], mpca_opt[MPCA_OPT_RETAIN_MAX], &victims);
   pthread_mutex_unlock(&s->lock);
   if (!kept)
@@ -439,6 +488,25 @@ size_t mpca_source_release(size_t keep)
     pthread_mutex_lock(&s->lock);
     size_t before = s->cached;
     cache_enforce(s, SIZE_MAX, keep, &victims);
+    released += before - s->cached;
+    pthread_mutex_unlock(&s->lock);
+    unmap_list(&victims);
+  }
+  return released;
+}
+
+size_t mpca_source_decay(uint64_t now)
+{
+  size_t released = 0;
+  for (int i = 0; i < NSOURCES; i++) {
+    mpca_source *s = &sources[i];
+    if (s->cached == 0) /* a racy read: a block cached meanwhile waits for the next tick */
+      continue;
+    mpca_list victims;
+    mpca_list_init(&victims);
+    pthread_mutex_lock(&s->lock);
+    size_t before = s->cached;
+    cache_decay(s, now, &victims);
     released += before - s->cached;
     pthread_mutex_unlock(&s->lock);
     unmap_list(&victims);

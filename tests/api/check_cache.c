@@ -11,6 +11,8 @@
  *  - by default no block asks for transparent huge pages; with
  *    MPCALLOC_THP_MIN=16M blocks of 16 MiB and up are mapped with
  *    MADV_HUGEPAGE and smaller ones are not (checked in /proc/self/smaps);
+ *  - with MPCALLOC_PURGE_DELAY=200ms, 64 MiB freed and left unused for
+ *    600 ms leave the resident size once the program allocates again;
  *  - with a small MPCALLOC_RETAIN_MAX, the resident size after freeing 1 GiB
  *    of mixed blocks stays within live + budget + a slack (the child runs
  *    this program again with the variable set: the environment is read once,
@@ -272,12 +274,39 @@ static int budget_child(void)
 START_TEST(test_budget_bounds_rss) { run_child("budget", "MPCALLOC_RETAIN_MAX=64M"); }
 END_TEST
 
+/* Child side of the purge delay test: runs with MPCALLOC_PURGE_DELAY=200ms. */
+static int purge_child(void)
+{
+  char *big = malloc(64 * MIB);
+  touch(big, 64 * MIB, 5);
+  free(big);
+  size_t before = rss();
+  usleep(600 * 1000);
+  /* the program goes on: medium blocks take the slow path, whose tick
+   * reads the clock every 128 calls */
+  for (int i = 0; i < 1000; i++) {
+    void *p = malloc(8192 + (size_t)i * 16);
+    if (p == NULL)
+      return 2;
+    free(p);
+  }
+  size_t after = rss();
+  printf("MPCALLOC_PURGE_DELAY=200ms: 64 MiB freed, RSS %zu MiB, 600 ms later %zu MiB\n", before / MIB,
+         after / MIB);
+  return before >= after + 48 * MIB ? 0 : 1;
+}
+
+START_TEST(test_purge_delay_gives_idle_memory_back) { run_child("purge", "MPCALLOC_PURGE_DELAY=200ms"); }
+END_TEST
+
 int main(int argc, char **argv)
 {
   if (argc > 1 && strcmp(argv[1], "budget") == 0)
     return budget_child();
   if (argc > 1 && strcmp(argv[1], "thp") == 0)
     return thp_child();
+  if (argc > 1 && strcmp(argv[1], "purge") == 0)
+    return purge_child();
   ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
   if (len <= 0)
     return 99;
@@ -290,6 +319,7 @@ int main(int argc, char **argv)
   tcase_add_test(tc, test_calloc_of_fresh_memory_is_not_written);
   tcase_add_test(tc, test_trim_brings_rss_down);
   tcase_add_test(tc, test_budget_bounds_rss);
+  tcase_add_test(tc, test_purge_delay_gives_idle_memory_back);
   tcase_add_test(tc, test_no_huge_page_advice_by_default);
   tcase_add_test(tc, test_thp_min_asks_for_huge_pages);
   suite_add_tcase(s, tc);

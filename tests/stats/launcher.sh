@@ -44,9 +44,11 @@ set -e
 [ $rc -eq 7 ] || fail "exit status 7 came back as $rc"
 
 # options become variables, which the program (and the library) sees
-"$launcher" --keep-max=64M --retain-max=1G --on-error=warn -- env >"$tmp/env" || fail "launcher env failed"
+"$launcher" --keep-max=64M --retain-max=1G --purge-delay=30s --on-error=warn -- env >"$tmp/env" ||
+	fail "launcher env failed"
 grep -qx 'MPCALLOC_KEEP_MAX=64M' "$tmp/env" || fail "--keep-max not passed"
 grep -qx 'MPCALLOC_RETAIN_MAX=1G' "$tmp/env" || fail "--retain-max not passed"
+grep -qx 'MPCALLOC_PURGE_DELAY=30s' "$tmp/env" || fail "--purge-delay not passed"
 grep -qx 'MPCALLOC_ON_ERROR=warn' "$tmp/env" || fail "--on-error not passed"
 # (sort allocates and ends with exit(3); /bin/true may never allocate, and
 # dash ends with _exit(2), so neither would print anything)

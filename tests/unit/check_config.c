@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: CECILL-C
  * Copyright (C) 2026 The libmpcalloc authors
  *
- * Unit tests of MPCALLOC_* parsing: sizes, booleans and words, and the one
+ * Unit tests of MPCALLOC_* parsing: sizes, times, booleans and words, and the one
  * line of complaint for every bad input (unparsable, negative, overflowing,
  * out of range, unknown name with a suggestion, duplicate). */
 #include <string.h>
@@ -11,20 +11,27 @@
 
 #define MIB ((uint64_t)1 << 20)
 
-static uint64_t size_ok(const char *s)
+typedef const char *(*parser)(const char *, uint64_t *);
+
+static uint64_t parsed(parser parse, const char *s)
 {
   uint64_t v = 12345;
-  const char *why = mpca_parse_size(s, &v);
+  const char *why = parse(s, &v);
   ck_assert_msg(why == NULL, "'%s' rejected: %s", s, why ? why : "");
   return v;
 }
 
-static void size_bad(const char *s)
+static void refused(parser parse, const char *s)
 {
   uint64_t v = 12345;
-  ck_assert_msg(mpca_parse_size(s, &v) != NULL, "'%s' accepted", s);
+  ck_assert_msg(parse(s, &v) != NULL, "'%s' accepted", s);
   ck_assert_uint_eq(v, 12345);
 }
+
+#define size_ok(s) parsed(mpca_parse_size, s)
+#define size_bad(s) refused(mpca_parse_size, s)
+#define time_ok(s) parsed(mpca_parse_time, s)
+#define time_bad(s) refused(mpca_parse_time, s)
 
 START_TEST(test_sizes)
 {
@@ -51,6 +58,28 @@ START_TEST(test_sizes)
   size_bad("M");
   size_bad("0x10");
   size_bad("12KX");
+}
+END_TEST
+
+START_TEST(test_times)
+{
+  ck_assert_uint_eq(time_ok("0"), 0);
+  ck_assert_uint_eq(time_ok("250"), 250);
+  ck_assert_uint_eq(time_ok("250ms"), 250);
+  ck_assert_uint_eq(time_ok("250MS"), 250);
+  ck_assert_uint_eq(time_ok("10s"), 10000);
+  ck_assert_uint_eq(time_ok("2min"), 120000);
+  ck_assert_uint_eq(time_ok("never"), MPCA_TIME_NEVER);
+  ck_assert_uint_eq(time_ok("Never"), MPCA_TIME_NEVER);
+  time_bad("");
+  time_bad("-1");
+  time_bad("1.5s");
+  time_bad("10 s");
+  time_bad("10h");
+  time_bad("s");
+  time_bad("off");
+  time_bad("99999999999999999999");
+  time_bad("999999999999999999min"); /* overflows 64 bits in ms */
 }
 END_TEST
 
@@ -99,10 +128,12 @@ static int lines(const char *s)
 START_TEST(test_load_good)
 {
   char out[4096];
-  char *env[] = {"PATH=/bin", "MPCALLOC_KEEP_MAX=64M", "MPCALLOC_PRINT_CONFIG=yes", "MPCALLOC_ON_ERROR=warn", NULL};
+  char *env[] = {"PATH=/bin", "MPCALLOC_KEEP_MAX=64M", "MPCALLOC_PRINT_CONFIG=yes", "MPCALLOC_ON_ERROR=warn",
+                 "MPCALLOC_PURGE_DELAY=1500ms", NULL};
   ck_assert_int_eq(load(env, out, sizeof out), 0);
   ck_assert_str_eq(out, "");
   ck_assert_uint_eq(mpca_opt[MPCA_OPT_KEEP_MAX], 64 * MIB);
+  ck_assert_uint_eq(mpca_opt[MPCA_OPT_PURGE_DELAY], 1500);
   ck_assert_uint_eq(mpca_opt[MPCA_OPT_PRINT_CONFIG], 1);
   ck_assert_uint_eq(mpca_opt[MPCA_OPT_ON_ERROR], MPCA_ON_ERROR_WARN);
   /* a reload starts from the defaults again */
@@ -136,6 +167,8 @@ START_TEST(test_load_bad_values)
   one_bad("MPCALLOC_KEEP_MAX=2T", "out of range");
   one_bad("MPCALLOC_PRINT_CONFIG=maybe", "MPCALLOC_PRINT_CONFIG='maybe': not a boolean");
   one_bad("MPCALLOC_ON_ERROR=explode", "MPCALLOC_ON_ERROR='explode'");
+  one_bad("MPCALLOC_PURGE_DELAY=5h", "MPCALLOC_PURGE_DELAY='5h': unknown time unit (use ms, s or min); using the default 10s");
+  one_bad("MPCALLOC_PURGE_DELAY=soon", "MPCALLOC_PURGE_DELAY='soon': not a time");
 }
 END_TEST
 
@@ -174,6 +207,7 @@ START_TEST(test_print)
   ck_assert_int_eq(lines(out), MPCA_OPT_COUNT);
   ck_assert_ptr_nonnull(strstr(out, "mpcalloc: MPCALLOC_KEEP_MAX=1G  ("));
   ck_assert_ptr_nonnull(strstr(out, "MPCALLOC_ON_ERROR=abort"));
+  ck_assert_ptr_nonnull(strstr(out, "MPCALLOC_PURGE_DELAY=10s  ("));
 }
 END_TEST
 
@@ -182,6 +216,7 @@ int main(void)
   Suite *s = suite_create("config");
   TCase *tc = tcase_create("parse");
   tcase_add_test(tc, test_sizes);
+  tcase_add_test(tc, test_times);
   tcase_add_test(tc, test_bools_and_words);
   tcase_add_test(tc, test_load_good);
   tcase_add_test(tc, test_load_bad_values);

@@ -5,11 +5,16 @@
  * full, partial, released), macro blocks going back to the source, remote
  * frees drained by the owner, heaps abandoned and adopted, and blocks freed
  * to an abandoned heap drained by the freeing thread; blocks of other heaps
- * held in a thread cache and flushed back to their owners per owner. */
+ * held in a thread cache and flushed back to their owners per owner; the
+ * purge delay handing back pages that stayed free for a whole tick. */
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "unit.h"
 #include "mpca_alloc.h"
+#include "mpca_config.h"
+#include "mpca_os.h"
 #include "mpca_heap.h"
 #include "mpca_init.h"
 #include "mpca_list.h"
@@ -22,6 +27,20 @@ static void setup(void) { mpca_global_init(); }
 
 static void *salloc(mpca_heap *h, size_t size) { return mpca_small_malloc_slow(h, mpca_small_class(size)); }
 static void lfree(mpca_heap *h, void *p) { mpca_heap_free_local(h, mpca_registry_lookup(p), p, "free"); }
+
+/* Resident pages of [p, p + len) (whole pages inside it). */
+static size_t resident(void *p, size_t len)
+{
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = mpca_align_up((uintptr_t)p, page), hi = ((uintptr_t)p + len) & ~(uintptr_t)(page - 1);
+  unsigned char vec[1024];
+  size_t n = (hi - lo) / page, in = 0;
+  ck_assert_uint_le(n, sizeof vec);
+  ck_assert_int_eq(mincore((void *)lo, hi - lo, vec), 0);
+  for (size_t i = 0; i < n; i++)
+    in += vec[i] & 1;
+  return in;
+}
 
 START_TEST(test_run_life_cycle)
 {
@@ -308,6 +327,60 @@ START_TEST(test_interior_free_aborts)
 }
 END_TEST
 
+/* A free medium chunk and a free small run are purged at the second tick
+ * after they became free, not at the first; a chunk freed after the first
+ * tick (merged into a chunk that was marked) waits for a later one. */
+START_TEST(test_purge_delay_ages_free_pages)
+{
+  const size_t k256 = 256 << 10;
+  uint64_t saved = mpca_opt[MPCA_OPT_PURGE_DELAY];
+  mpca_opt[MPCA_OPT_PURGE_DELAY] = 1000;
+  mpca_heap *h = mpca_heap_acquire();
+  char *a = mpca_medium_malloc(h, k256), *b = mpca_medium_malloc(h, k256);
+  char *c = mpca_medium_malloc(h, k256), *d = mpca_medium_malloc(h, k256);
+  memset(b, 1, k256);
+  memset(d, 2, k256);
+  lfree(h, b); /* between a and c: a chunk of its own */
+  /* a run of 1 KiB blocks, all freed: the run goes back to its macro block */
+  unsigned cls = mpca_small_class(1024), n = mpca_classes[cls].nslots;
+  void *blk[64];
+  ck_assert_uint_le(n, 64);
+  for (unsigned i = 0; i < n; i++) {
+    blk[i] = salloc(h, 1024);
+    memset(blk[i], 3, 1024);
+  }
+  mpca_small_seg *ss = (mpca_small_seg *)mpca_registry_lookup(blk[0]);
+  mpca_run *r = mpca_small_run_of(ss, blk[0]);
+  char *run_base = r->base;
+  for (unsigned i = 0; i < n; i++)
+    lfree(h, blk[i]);
+  mpca_small_flush(h);
+  ck_assert_int_eq(r->state, MPCA_RUN_FREE);
+
+  uint64_t t = mpca_os_now_ms() + 1000000; /* later than any cached block's time */
+  h->decay_next = 0;
+  mpca_heap_decay(h, t); /* first tick: marks b and the run */
+  ck_assert_uint_gt(resident(b + 4096, k256 - 8192), 0);
+  ck_assert_uint_gt(resident(run_base, MPCA_RUN_SIZE), 0);
+  lfree(h, d); /* free from now on: merged with the free tail of the macro block */
+  ck_assert_uint_eq(mpca_heap_decay(h, t + 999), 0); /* not a tick yet */
+  mpca_heap_decay(h, t + 1000);                       /* second tick */
+  ck_assert_uint_eq(resident(b + 4096, k256 - 8192), 0);
+  ck_assert_uint_eq(resident(run_base, MPCA_RUN_SIZE), 0);
+  ck_assert_uint_gt(resident(d + 4096, k256 - 8192), 0);
+  mpca_heap_decay(h, t + 2000); /* third tick: d's chunk, marked at the second */
+  ck_assert_uint_eq(resident(d + 4096, k256 - 8192), 0);
+  /* purged memory is reused as it is: zero pages, fine for malloc */
+  char *e = mpca_medium_malloc(h, k256);
+  memset(e, 4, k256);
+  lfree(h, e);
+  lfree(h, a);
+  lfree(h, c);
+  mpca_opt[MPCA_OPT_PURGE_DELAY] = saved;
+  mpca_heap_abandon(h);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("heap");
@@ -321,6 +394,7 @@ int main(void)
   tcase_add_test(tc, test_foreign_free_cached_then_returned);
   tcase_add_test(tc, test_foreign_flush_batches_per_owner);
   tcase_add_test(tc, test_other_node_goes_to_owner_queue);
+  tcase_add_test(tc, test_purge_delay_ages_free_pages);
   tcase_add_test_raise_signal(tc, test_double_free_across_caches_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_foreign_double_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_foreign_interior_free_aborts, SIGABRT);

@@ -5,7 +5,7 @@
  * registered blocks, reuse of a freed block (no new mapping), best-fit split,
  * merging of freed neighbours of one mapping, the full address index,
  * growth by mremap keeping the content, the per-block and process-wide
- * limits, and release on demand. */
+ * limits, release on demand, and the purge delay. */
 #include <string.h>
 #include "unit.h"
 #include "mpca_config.h"
@@ -252,6 +252,52 @@ START_TEST(test_index_full)
 }
 END_TEST
 
+/* Blocks cached for MPCALLOC_PURGE_DELAY go back to the OS, oldest first,
+ * and only those; "never" keeps them; 0 keeps nothing. (The times of
+ * caching are set by hand: the clock is coarse.) */
+START_TEST(test_purge_delay)
+{
+  mpca_opt[MPCA_OPT_PURGE_DELAY] = 1000;
+  mpca_seg *a = mpca_source_get(src, 4 * MIB);
+  mpca_seg *b = mpca_source_get(src, 6 * MIB);
+  mpca_source_put(a);
+  mpca_source_put(b);
+  ck_assert_uint_eq(mpca_source_cached(src), 10 * MIB);
+  a->freed_ms = 1000;
+  b->freed_ms = 5000;
+  ck_assert_uint_eq(mpca_source_decay(1999), 0);
+  ck_assert_uint_eq(mpca_source_decay(2000), 4 * MIB);
+  ck_assert_ptr_null(mpca_registry_lookup(a));
+  ck_assert_ptr_eq(mpca_registry_lookup(b), b);
+  ck_assert_uint_eq(mpca_source_decay(5999), 0);
+  mpca_opt[MPCA_OPT_PURGE_DELAY] = MPCA_TIME_NEVER;
+  ck_assert_uint_eq(mpca_source_decay(UINT64_MAX - 1), 0);
+  mpca_opt[MPCA_OPT_PURGE_DELAY] = 1000;
+  ck_assert_uint_eq(mpca_source_decay(6000), 6 * MIB);
+  ck_assert_uint_eq(mpca_source_cached(src), 0);
+  ck_assert_uint_eq(atomic_load(&mpca_retained), 0);
+  /* the tail of a split block is as idle as the block was (times near the
+   * real clock's: get and put purge too) */
+  uint64_t now = mpca_os_now_ms();
+  mpca_seg *w = mpca_source_get(src, 16 * MIB);
+  mpca_source_put(w);
+  w->freed_ms = now - 500; /* the only cached block: the age list stays sorted */
+  mpca_seg *head = mpca_source_get(src, 4 * MIB);
+  mpca_seg *tail = (mpca_seg *)((char *)w + 4 * MIB);
+  ck_assert_ptr_eq(head, w);
+  ck_assert_uint_eq(tail->freed_ms, now - 500);
+  ck_assert_uint_eq(mpca_source_decay(now + 500), 12 * MIB);
+  mpca_source_put(head);
+  mpca_source_release(0);
+  /* a delay of 0: the block is unmapped as it is given back */
+  mpca_opt[MPCA_OPT_PURGE_DELAY] = 0;
+  mpca_seg *c = mpca_source_get(src, 4 * MIB);
+  mpca_source_put(c);
+  ck_assert_uint_eq(mpca_source_cached(src), 0);
+  ck_assert_ptr_null(mpca_registry_lookup(c));
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("source");
@@ -268,6 +314,7 @@ int main(void)
   tcase_add_test(tc, test_cache_grows_smaller_block);
   tcase_add_test(tc, test_keep_max);
   tcase_add_test(tc, test_retention_budget_oldest_first);
+  tcase_add_test(tc, test_purge_delay);
   suite_add_tcase(s, tc);
   return unit_run(s);
 }
