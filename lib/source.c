@@ -287,9 +287,8 @@ static void unmap_list(mpca_list *victims)
   }
 }
 
-/* Move blocks cached for MPCALLOC_PURGE_DELAY or more onto `victims`. The
- * age list is in the order blocks were cached, so the oldest are at its
- * end. */
+/* Move blocks idle for MPCALLOC_PURGE_DELAY or more onto `victims`, from
+ * the old end of the age list (sorted by freed_ms, see lru_insert). */
 static void cache_decay(mpca_source *s, uint64_t now, mpca_list *victims)
 {
   uint64_t delay = mpca_opt[MPCA_OPT_PURGE_DELAY];
