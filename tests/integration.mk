@@ -5,8 +5,9 @@
 #   tests/api       every entry point through the real library (-lmpcalloc)
 #   tests/override  real programs under LD_PRELOAD compared with glibc's
 #                   allocator, libc-internal allocations, MPCALLOC_* handling
-#   tests/stress    threads with cross-thread frees, thread churn, fork from a
-#                   threaded program, out of memory under RLIMIT_AS
+#   tests/stress    threads with cross-thread frees (also with the purge delay
+#                   at 0 and 1ms), thread churn, fork from a threaded program,
+#                   out of memory under RLIMIT_AS
 # tests/local.mk adds $(INTEGRATION_PROGS) to check_PROGRAMS and
 # $(INTEGRATION_TESTS) to TESTS.
 
@@ -34,6 +35,7 @@ INTEGRATION_TESTS = \
 	tests/override/cc.sh \
 	tests/override/git.sh \
 	tests/stress/stress_threads \
+	tests/stress/purge.sh \
 	tests/stress/stress_churn \
 	tests/stress/stress_fork \
 	tests/stress/stress_oom
@@ -112,4 +114,5 @@ EXTRA_DIST += \
 	tests/override/workload.pl \
 	tests/override/sort.sh \
 	tests/override/cc.sh \
-	tests/override/git.sh
+	tests/override/git.sh \
+	tests/stress/purge.sh
