@@ -38,9 +38,13 @@ MPCA_INLINE void *mpca_small_alloc(mpca_heap *h, size_t size)
  * cache, or a block marked as cached already). */
 MPCA_INLINE bool mpca_small_free_fast(mpca_heap *h, mpca_seg *seg, void *p)
 {
-  if (mpca_likely(seg != NULL && seg->kind == MPCA_KIND_SMALL && h != NULL &&
-                  (seg->owner == h || (int)seg->node == h->node))) {
-    int cls = mpca_small_block_class((mpca_small_seg *)seg, p);
+  /* A small block's macro block starts at the 2 MiB boundary below it: the
+   * header is addressed from p, not from the registry's answer, which only
+   * has to agree, so the header loads need not wait for the registry's. */
+  mpca_small_seg *ss = mpca_small_seg_of(p);
+  if (mpca_likely(seg == &ss->hdr && ss != NULL && ss->hdr.kind == MPCA_KIND_SMALL && h != NULL &&
+                  (ss->hdr.owner == h || (int)ss->hdr.node == h->node))) {
+    int cls = mpca_small_block_class(ss, p);
     if (mpca_likely(cls >= 0 && mpca_tc_has_room(h, (unsigned)cls) && ((void **)p)[1] != (void *)mpca_tc_key)) {
       mpca_tc_push(h, (unsigned)cls, p);
       return true;
