@@ -176,17 +176,26 @@ START_TEST(test_retention_budget_oldest_first)
 }
 END_TEST
 
+/* A block of `size` bytes cached, then its first two 4 MiB pieces taken
+ * (*a, *b): the rest stays cached. Returns the block. */
+static mpca_seg *two_pieces(size_t size, mpca_seg **a, mpca_seg **b)
+{
+  mpca_seg *whole = mpca_source_get(src, size);
+  mpca_source_put(whole);
+  *a = mpca_source_get(src, 4 * MIB);
+  *b = mpca_source_get(src, 4 * MIB);
+  ck_assert_ptr_eq(*a, whole);
+  ck_assert_ptr_eq(*b, (mpca_seg *)((char *)whole + 4 * MIB));
+  ck_assert_uint_eq(mpca_source_cached(src), size - 8 * MIB);
+  return whole;
+}
+
 /* Pieces of one split block merge back into one block when freed, whatever
  * the order, and the merged block serves a request of the whole size. */
 START_TEST(test_merge_split_pieces)
 {
-  mpca_seg *whole = mpca_source_get(src, 16 * MIB);
-  mpca_source_put(whole);
-  mpca_seg *a = mpca_source_get(src, 4 * MIB);
-  mpca_seg *b = mpca_source_get(src, 4 * MIB);
-  ck_assert_ptr_eq(a, whole);
-  ck_assert_ptr_eq(b, (mpca_seg *)((char *)whole + 4 * MIB));
-  ck_assert_uint_eq(mpca_source_cached(src), 8 * MIB);
+  mpca_seg *a, *b;
+  mpca_seg *whole = two_pieces(16 * MIB, &a, &b);
   mpca_source_put(a); /* b, in use, sits between a and the tail */
   ck_assert_uint_eq(mpca_source_cached(src), 12 * MIB);
   ck_assert_ptr_eq(mpca_registry_lookup((char *)whole + 8 * MIB), (char *)whole + 8 * MIB);
@@ -213,10 +222,8 @@ END_TEST
  * mapping number to stand for a neighbouring mapping.) */
 START_TEST(test_no_merge_across_mappings)
 {
-  mpca_seg *whole = mpca_source_get(src, 12 * MIB);
-  mpca_source_put(whole);
-  mpca_seg *a = mpca_source_get(src, 4 * MIB);
-  mpca_seg *b = mpca_source_get(src, 4 * MIB);
+  mpca_seg *a, *b;
+  two_pieces(12 * MIB, &a, &b);
   b->map_id ^= 0x80000000u;
   mpca_source_put(a);
   mpca_source_put(b);
