@@ -86,7 +86,7 @@ typedef struct mpca_seg {
   /* small */
   uint64_t free_runs;  /* bit i: run i unused */
   uint32_t map_id;     /* the mmap this block was carved from (see source.c) */
-  uint64_t freed_ms;   /* cached: when it was put in the cache (mpca_os_now_ms) */
+  uint64_t freed_ms;   /* cached: since when its pages are unused (mpca_os_now_ms) */
   uint8_t fresh;       /* memory known zero (straight from the OS) */
 } mpca_seg;
 

@@ -475,7 +475,18 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
   return moved;
 }
 
-size_t mpca_source_release(size_t keep)
+/* Moves the cached blocks of `s` that must go onto `victims` (lock held). */
+typedef void cache_picker(mpca_source *s, uint64_t arg, mpca_list *victims);
+
+static void pick_over_budget(mpca_source *s, uint64_t keep, mpca_list *victims)
+{
+  cache_enforce(s, SIZE_MAX, keep, victims);
+}
+
+/* Unmap, source after source, the blocks `pick` chooses; returns the bytes
+ * released. A source's byte count is read without its lock to skip empty
+ * sources: a block cached meanwhile waits for the next call. */
+static size_t trim_sources(cache_picker *pick, uint64_t arg)
 {
   size_t released = 0;
   for (int i = 0; i < NSOURCES; i++) {
@@ -486,7 +497,7 @@ size_t mpca_source_release(size_t keep)
     mpca_list_init(&victims);
     pthread_mutex_lock(&s->lock);
     size_t before = s->cached;
-    cache_enforce(s, SIZE_MAX, keep, &victims);
+    pick(s, arg, &victims);
     released += before - s->cached;
     pthread_mutex_unlock(&s->lock);
     unmap_list(&victims);
@@ -494,24 +505,9 @@ size_t mpca_source_release(size_t keep)
   return released;
 }
 
-size_t mpca_source_decay(uint64_t now)
-{
-  size_t released = 0;
-  for (int i = 0; i < NSOURCES; i++) {
-    mpca_source *s = &sources[i];
-    if (s->cached == 0) /* a racy read: a block cached meanwhile waits for the next tick */
-      continue;
-    mpca_list victims;
-    mpca_list_init(&victims);
-    pthread_mutex_lock(&s->lock);
-    size_t before = s->cached;
-    cache_decay(s, now, &victims);
-    released += before - s->cached;
-    pthread_mutex_unlock(&s->lock);
-    unmap_list(&victims);
-  }
-  return released;
-}
+size_t mpca_source_release(size_t keep) { return trim_sources(pick_over_budget, keep); }
+
+size_t mpca_source_decay(uint64_t now) { return trim_sources(cache_decay, now); }
 
 void mpca_sources_fork_prepare(void)
 {
