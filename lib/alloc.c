@@ -18,12 +18,14 @@
 #include "mpca_medium.h"
 #include "mpca_remote.h"
 
-void *mpca_small_alloc_slow(mpca_heap *h, unsigned cls)
+void *mpca_small_alloc_slow(mpca_heap *h, size_t size)
 {
+  if (mpca_unlikely(h == &mpca_heap_none) && (h = mpca_thread_init()) == NULL)
+    return NULL; /* errno ENOMEM */
   mpca_heap_tick(h);
   if (mpca_remote_pending(&h->rfq))
     mpca_heap_drain(h);
-  void *p = mpca_small_malloc_slow(h, cls);
+  void *p = mpca_small_malloc_slow(h, mpca_small_class(size));
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
   return p;
@@ -92,25 +94,42 @@ void *mpca_alloc_aligned(size_t align, size_t size)
   return p;
 }
 
-void mpca_free_slow(void *p, mpca_seg *seg, mpca_heap *h, const char *fn)
+/* A small block whose registry entry names another heap, `owner`. */
+static void free_small_other(void *p, mpca_seg *seg, mpca_heap *owner, mpca_heap *h, const char *fn)
+{
+  if (h != NULL && (int)seg->node == h->node) {
+    mpca_small_free_foreign(h, seg, p, fn);
+  } else if (mpca_small_free_remote_check(seg, p, fn)) {
+    /* no heap to keep it, or another node's memory: straight home */
+    mpca_heap_send_chain(h, owner, p, p, 1);
+  }
+}
+
+void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
 {
   int saved = errno;
-  if (h != NULL)
+  if (h == &mpca_heap_none) {
+    h = NULL;
+  } else {
     mpca_heap_tick(h);
+    if (mpca_remote_pending(&h->rfq))
+      mpca_heap_drain(h);
+  }
+  mpca_seg *seg = mpca_registry_seg(e, p);
   if (mpca_unlikely(seg == NULL)) {
     mpca_bad_pointer(fn, p, "invalid pointer (not allocated by mpcalloc)");
+  } else if (e & MPCA_REG_SMALL) {
+    mpca_heap *owner = (mpca_heap *)(e - MPCA_REG_SMALL);
+    if (owner == h)
+      mpca_small_free(h, seg, p, fn); /* the fast path found something wrong */
+    else
+      free_small_other(p, seg, owner, h, fn);
   } else if (seg->kind == MPCA_KIND_HUGE) {
     mpca_huge_free(h, seg, p, fn);
-  } else if (seg->kind != MPCA_KIND_SMALL && seg->kind != MPCA_KIND_MEDIUM) {
+  } else if (seg->kind != MPCA_KIND_MEDIUM) {
     mpca_bad_pointer(fn, p, "double free or invalid pointer (memory is not allocated)");
   } else if (seg->owner == h) {
-    if (mpca_remote_pending(&h->rfq))
-      mpca_heap_drain(h);
-    mpca_heap_free_local(h, seg, p, fn);
-  } else if (seg->kind == MPCA_KIND_SMALL && h != NULL && (int)seg->node == h->node) {
-    if (mpca_remote_pending(&h->rfq))
-      mpca_heap_drain(h);
-    mpca_small_free_foreign(h, seg, p, fn);
+    mpca_medium_free(h, seg, p, fn);
   } else {
     mpca_heap_free_remote(h, seg, p);
   }
@@ -121,10 +140,10 @@ void mpca_free(void *p)
 {
   if (p == NULL)
     return;
-  mpca_seg *seg = mpca_registry_lookup(p);
+  uintptr_t e = mpca_registry_entry(p);
   mpca_heap *h = mpca_tls_heap;
-  if (!mpca_small_free_fast(h, seg, p))
-    mpca_free_slow(p, seg, h, "free");
+  if (!mpca_small_free_fast(h, e, p))
+    mpca_free_slow(p, e, h, "free");
 }
 
 /* Usable size of a block we own, or 0 after reporting a bad pointer. */
@@ -133,11 +152,10 @@ size_t mpca_usable_size(mpca_seg *seg, void *p, const char *fn)
   if (seg != NULL) {
     switch (seg->kind) {
     case MPCA_KIND_SMALL: {
-      mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
-      ptrdiff_t slot = mpca_run_slot(r, p);
-      if (slot >= 0) {
-        if (!(r->bitmap[slot / 64] & ((uint64_t)1 << (slot % 64))))
-          return r->size;
+      int cls = mpca_small_block_class((mpca_small_seg *)seg, p);
+      if (cls >= 0) {
+        if (!mpca_small_marked_free(p))
+          return mpca_classes[cls].size;
         mpca_bad_pointer(fn, p, "use after free (block is free)");
         return 0;
       }
@@ -165,7 +183,7 @@ static void *realloc_move(void *p, size_t old_usable, size_t size)
     return NULL;
   size_t n = old_usable < size ? old_usable : size;
   memcpy(q, p, n);
-  mpca_heap *h = mpca_tls_heap; /* set by mpca_alloc */
+  mpca_heap *h = mpca_tls_heap; /* a real heap: set by mpca_alloc */
   h->cnt.realloc_moves++;
   h->cnt.realloc_copied += n;
   mpca_free(p);

@@ -16,7 +16,7 @@ MPCA_EXPORT size_t mpc_alloc_release(size_t keep)
   /* The thread's empty macro blocks go to the cache first; with keep == 0
    * the pages of its free runs and large free chunks go back to the OS too.
    * What counts is what leaves the process. */
-  mpca_heap *h = mpca_tls_heap;
+  mpca_heap *h = mpca_heap_mine();
   size_t purged = 0;
   if (h != NULL) {
     mpca_heap_trim(h);

@@ -63,7 +63,7 @@ static void heap_init(mpca_heap *h, int node)
   mpca_remote_init(&h->rfq);
   atomic_init(&h->state, MPCA_HEAP_ACTIVE);
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
-    h->cur[c] = &mpca_run_empty;
+    h->cur[c] = &mpca_run_none;
     mpca_list_init(&h->partial[c]);
   }
   mpca_list_init(&h->small_avail);
@@ -163,43 +163,43 @@ void mpca_heap_abandon(mpca_heap *h)
 }
 
 /* The kind dispatch of a free by the holder of `h`. */
-static void free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, enum mpca_free_mode mode)
+void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
 {
   switch (seg->kind) {
-  case MPCA_KIND_SMALL: mpca_small_free(h, seg, p, fn, mode); break;
+  case MPCA_KIND_SMALL: mpca_small_free(h, seg, p, fn); break;
   case MPCA_KIND_MEDIUM: mpca_medium_free(h, seg, p, fn); break;
   case MPCA_KIND_HUGE: mpca_huge_free(h, seg, p, fn); break;
   default: mpca_bad_pointer(fn, p, "double free or invalid pointer (memory is not allocated)"); break;
   }
 }
 
-void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
-{
-  free_local(h, seg, p, fn, MPCA_FREE_CACHE);
-}
-
-static void drain(mpca_heap *h, enum mpca_free_mode mode)
+/* Blocks on the queue were checked by the threads that freed them (small
+ * blocks are marked free); what is left to check is that they are ours. */
+void mpca_heap_drain(mpca_heap *h)
 {
   mpca_rnode *n = mpca_remote_take_all(&h->rfq);
   while (n != NULL) {
     mpca_rnode *next = n->next;
-    mpca_seg *seg = mpca_registry_lookup(n);
-    if (mpca_unlikely(seg == NULL || seg->owner != h))
-      mpca_fatal("mpcalloc: heap corruption: remote-freed block %p does not belong to heap %p; aborting\n",
-                 (void *)n, (void *)h);
-    free_local(h, seg, n, "free", mode);
+    uintptr_t e = mpca_registry_entry(n);
+    if (e == (uintptr_t)h + MPCA_REG_SMALL) {
+      mpca_small_free_drained(h, n);
+    } else {
+      mpca_seg *seg = mpca_registry_seg(e, n);
+      if (mpca_unlikely(seg == NULL || seg->kind != MPCA_KIND_MEDIUM || seg->owner != h))
+        mpca_fatal("mpcalloc: heap corruption: remote-freed block %p does not belong to heap %p; aborting\n",
+                   (void *)n, (void *)h);
+      mpca_medium_free(h, seg, n, "free");
+    }
     h->cnt.remote_received++;
     n = next;
   }
 }
 
-void mpca_heap_drain(mpca_heap *h) { drain(h, MPCA_FREE_SPILL); }
-
 /* Blocks freed to a heap whose thread has exited go straight back to their
  * runs, and empty macro blocks to the source. */
 static void settle_abandoned(mpca_heap *h)
 {
-  drain(h, MPCA_FREE_RUN);
+  mpca_heap_drain(h);
   mpca_small_release_empty(h, 0);
   mpca_medium_release_empty(h, 0);
 }
@@ -228,12 +228,10 @@ void mpca_heap_send_chain(mpca_heap *me, mpca_heap *owner, void *first, void *la
 
 void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
 {
-  /* A small block is not checked here: its run belongs to the owner (reading
-   * it would race and bounce the owner's cache lines); the owner checks every
-   * block when it drains its queue. A medium block's own header is stable
-   * while the block is in use, and pushing a free chunk would corrupt the
-   * owner's free lists, so that one is checked now. */
-  if (seg->kind == MPCA_KIND_MEDIUM && !mpca_medium_valid(seg, p)) {
+  /* A medium block's own header is stable while the block is in use, and
+   * pushing a free chunk would corrupt the owner's free lists, so it is
+   * checked before it is sent. */
+  if (!mpca_medium_valid(seg, p)) {
     mpca_bad_pointer("free", p, "invalid pointer or double free (medium block not in use)");
     return;
   }

@@ -22,7 +22,8 @@
 #include "mpca_source.h"
 #include "mpca_stats.h"
 
-__thread mpca_heap *mpca_tls_heap __attribute__((tls_model("initial-exec")));
+mpca_heap mpca_heap_none;
+__thread mpca_heap *mpca_tls_heap __attribute__((tls_model("initial-exec"))) = &mpca_heap_none;
 
 enum { INIT_NONE, INIT_RUNNING, INIT_DONE };
 static _Atomic int init_state;
@@ -34,7 +35,7 @@ extern char **environ;
 static void thread_exit(void *arg)
 {
   mpca_heap *h = arg;
-  mpca_tls_heap = NULL;
+  mpca_tls_heap = &mpca_heap_none;
   if (h)
     mpca_heap_abandon(h);
 }
@@ -54,7 +55,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
   mpca_sources_fork_child();
-  mpca_heaps_fork_child(mpca_tls_heap);
+  mpca_heaps_fork_child(mpca_heap_mine());
 }
 
 static void global_setup(void)

@@ -15,38 +15,37 @@
 /* Alignments up to this go to medium chunks; larger ones to huge blocks. */
 #define MPCA_MEDIUM_ALIGN_MAX ((size_t)64 << 10)
 
-MPCA_INTERNAL MPCA_NOINLINE void *mpca_small_alloc_slow(mpca_heap *h, unsigned cls);
+/* The free list of the class of `size` in `h` is empty, or `h` is the
+ * placeholder of a thread with no heap yet (then the class tables may not
+ * be set up yet either): refill it and return a block, or NULL with errno
+ * ENOMEM. */
+MPCA_INTERNAL MPCA_NOINLINE void *mpca_small_alloc_slow(mpca_heap *h, size_t size);
 
-/* Small block for `size` <= MPCA_SMALL_MAX: a pop from the thread cache. */
+/* Small block for `size` <= MPCA_SMALL_MAX: a pop from the heap's free list
+ * of the class. `h` is never NULL (see mpca_heap_none). */
 MPCA_INLINE void *mpca_small_alloc(mpca_heap *h, size_t size)
 {
   unsigned cls = mpca_small_class(size);
-  void **p = h->tc_head[cls];
+  void **p = h->free[cls];
   if (mpca_likely(p != NULL)) {
-    h->tc_head[cls] = p[0];
-    h->tc_count[cls]--;
-    p[1] = NULL; /* no longer marked as cached */
+    h->free[cls] = p[0];
+    p[1] = NULL; /* no longer marked free */
     return p;
   }
-  return mpca_small_alloc_slow(h, cls);
+  return mpca_small_alloc_slow(h, size);
 }
 
-/* A small free as a push on the calling thread's cache, for a block of its
- * own heap or of another heap of the same NUMA node (the block goes back to
- * its owner when the cache is flushed, many at once). False when the block
- * needs the full path (no heap yet, another node, a bad pointer, a full
- * cache, or a block marked as cached already). */
-MPCA_INLINE bool mpca_small_free_fast(mpca_heap *h, mpca_seg *seg, void *p)
+/* A free by the owner of a small block: the registry entry `e` of p names
+ * the calling thread's heap, p starts a slot of its run and is not marked
+ * free; then it goes on the run's local_free list. False when the block
+ * needs the full path (another heap's block, not small, a bad pointer, a
+ * double free). */
+MPCA_INLINE bool mpca_small_free_fast(mpca_heap *h, uintptr_t e, void *p)
 {
-  /* A small block's macro block starts at the 2 MiB boundary below it: the
-   * header is addressed from p, not from the registry's answer, which only
-   * has to agree, so the header loads need not wait for the registry's. */
-  mpca_small_seg *ss = mpca_small_seg_of(p);
-  if (mpca_likely(seg == &ss->hdr && ss != NULL && ss->hdr.kind == MPCA_KIND_SMALL && h != NULL &&
-                  (ss->hdr.owner == h || (int)ss->hdr.node == h->node))) {
-    int cls = mpca_small_block_class(ss, p);
-    if (mpca_likely(cls >= 0 && mpca_tc_has_room(h, (unsigned)cls) && ((void **)p)[1] != (void *)mpca_tc_key)) {
-      mpca_tc_push(h, (unsigned)cls, p);
+  if (mpca_likely(e == (uintptr_t)h + MPCA_REG_SMALL)) {
+    mpca_run *r = mpca_small_run_of(mpca_small_seg_of(p), p);
+    if (mpca_likely(mpca_run_is_slot(r, mpca_small_run_off(p)) && !mpca_small_marked_free(p))) {
+      mpca_small_put_local(h, r, p);
       return true;
     }
   }
@@ -58,9 +57,10 @@ MPCA_INLINE bool mpca_small_free_fast(mpca_heap *h, mpca_seg *seg, void *p)
 MPCA_INTERNAL MPCA_NOINLINE void *mpca_alloc(size_t size, bool zero);
 /* `align` is a power of two. */
 MPCA_INTERNAL void *mpca_alloc_aligned(size_t align, size_t size);
-/* Free of `p` (registry entry `seg`) by the thread whose heap is `h` (may be
- * NULL), once the fast path declined it. Preserves errno. */
-MPCA_INTERNAL MPCA_NOINLINE void mpca_free_slow(void *p, mpca_seg *seg, mpca_heap *h, const char *fn);
+/* Free of `p` (registry entry `e`) by the thread whose heap is `h` (the
+ * placeholder mpca_heap_none when it has none), once the fast path declined
+ * it. Preserves errno. */
+MPCA_INTERNAL MPCA_NOINLINE void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn);
 MPCA_INTERNAL void mpca_free(void *p);
 /* Usable size of a block we own, or 0 after reporting a bad pointer. */
 MPCA_INTERNAL size_t mpca_usable_size(mpca_seg *seg, void *p, const char *fn);

@@ -28,16 +28,17 @@
 #define MPCA_SEG_SIZE ((size_t)1 << MPCA_SEG_SHIFT)
 #define MPCA_SEG_MASK (MPCA_SEG_SIZE - 1)
 
-/* Small blocks: runs of MPCA_RUN_SIZE inside a MPCA_SEG_SIZE macro block. */
-#define MPCA_RUN_SHIFT 15
+/* Small blocks (up to MPCA_SMALL_MAX): runs inside MPCA_SEG_SIZE macro
+ * blocks. A macro block is cut into MPCA_RUNS_PER_SEG runs of MPCA_RUN_SIZE
+ * bytes; run 0's space holds the header (the run descriptors), every other
+ * run holds blocks of one size class. */
+#define MPCA_RUN_SHIFT 16
 #define MPCA_RUN_SIZE ((size_t)1 << MPCA_RUN_SHIFT)
 #define MPCA_RUNS_PER_SEG (MPCA_SEG_SIZE / MPCA_RUN_SIZE)
-#define MPCA_SMALL_MAX 1024
+#define MPCA_SMALL_MAX 32768
 #define MPCA_SMALL_QUANTUM_MAX 128 /* classes are 16 bytes apart up to here */
 #define MPCA_SMALL_CLASSES_PER_DOUBLING 4
-#define MPCA_SMALL_NCLASSES 20
-#define MPCA_RUN_MAX_SLOTS (MPCA_RUN_SIZE / MPCA_ALIGNMENT)
-#define MPCA_RUN_BITMAP_WORDS (MPCA_RUN_MAX_SLOTS / 64)
+#define MPCA_SMALL_NCLASSES 40
 
 /* Medium blocks: boundary-tag chunks in MPCA_MEDIUM_SEG_SIZE macro blocks. */
 #define MPCA_MEDIUM_SEG_SIZE ((size_t)4 << 20)

@@ -17,7 +17,7 @@ MPCA_INTERNAL mpca_heap *mpca_heap_acquire(void);
 MPCA_INTERNAL void mpca_heap_abandon(mpca_heap *h);
 /* Free `p` of macro block `seg` owned by `h` (the caller holds h). */
 MPCA_INTERNAL void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
-/* Send `p` to the heap that owns it; `me` may be NULL. */
+/* Send the medium block `p` to the heap that owns it; `me` may be NULL. */
 MPCA_INTERNAL void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p);
 /* Send the chain `first`..`last` of `n` small blocks (linked through their
  * first word) to their owner's queue; `me` may be NULL. */

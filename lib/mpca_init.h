@@ -7,7 +7,14 @@
 
 #include "mpca_types.h"
 
-/* initial-exec: no __tls_get_addr, hence no hidden malloc on first access. */
+/* The heap of a thread that has none yet (or no longer: after its exit
+ * handler ran): its free lists are empty and it owns no memory, so the
+ * malloc fast path needs no NULL test and the free fast path never matches
+ * it. Nothing is ever done to it. */
+extern mpca_heap mpca_heap_none MPCA_INTERNAL;
+
+/* initial-exec: no __tls_get_addr, hence no hidden malloc on first access.
+ * Never NULL: &mpca_heap_none when the thread has no heap. */
 extern __thread mpca_heap *mpca_tls_heap __attribute__((tls_model("initial-exec"))) MPCA_INTERNAL;
 
 /* One-time process set-up; safe to call from any thread, any time. */
@@ -19,12 +26,20 @@ MPCA_INTERNAL MPCA_COLD mpca_heap *mpca_thread_init(void);
 /* The calling thread uses `h` from now on (and abandons it at exit). */
 MPCA_INTERNAL void mpca_thread_switch_heap(mpca_heap *h);
 
+/* The calling thread's heap, made if needed; NULL with errno ENOMEM. */
 MPCA_INLINE mpca_heap *mpca_heap_get(void)
 {
   mpca_heap *h = mpca_tls_heap;
-  if (mpca_likely(h != NULL))
+  if (mpca_likely(h != &mpca_heap_none))
     return h;
   return mpca_thread_init();
+}
+
+/* The calling thread's heap, or NULL when it has none (nothing is made). */
+MPCA_INLINE mpca_heap *mpca_heap_mine(void)
+{
+  mpca_heap *h = mpca_tls_heap;
+  return h == &mpca_heap_none ? NULL : h;
 }
 
 #endif

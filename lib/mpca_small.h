@@ -1,29 +1,39 @@
 /* SPDX-License-Identifier: CECILL-C
  * Copyright (C) 2026 The libmpcalloc authors
  *
- * Small blocks: size classes and runs with a bitmap header. The run
- * operations here are pure (no heap, no lock) so they can be inlined into the
- * malloc/free fast paths and tested alone. */
+ * Small blocks: size classes, and runs whose free slots are linked lists.
+ * The inline parts here are what the malloc/free fast paths (mpca_alloc.h)
+ * and any thread freeing a block of another heap need; they read only the
+ * class table, the macro block header's read-only class map and, for the
+ * owner, the run's own descriptor. */
 #ifndef MPCA_SMALL_H
 #define MPCA_SMALL_H
 
 #include "mpca_types.h"
 
+/* A class: its block size and the geometry of its runs. The entry at
+ * MPCA_RUN_NO_CLASS is all zero: no offset passes its slot check. */
 typedef struct mpca_size_class {
+  uint64_t magic;       /* UINT64_MAX / size + 1 */
+  uint64_t below;       /* off starts a slot iff off * magic (mod 2^64) < below */
   uint32_t size;
-  uint32_t recip;
   uint16_t nslots;
-  uint16_t tc_max; /* thread-cache capacity of the class */
+  uint16_t carve;       /* slots linked per refill from the part never carved */
+  uint16_t foreign_max; /* blocks of other heaps a thread keeps before sending them home */
+  uint16_t pad[3];
 } mpca_size_class;
 
-/* Marks a block as sitting in a thread cache (its second word). Random per
- * process, so a live block almost never carries it by chance. */
+static_assert(sizeof(mpca_size_class) == 32, "class entries are indexed by shifting");
+
+/* Marks a free block (its second word): in a free list, a foreign list, a
+ * remote-free queue. Random per process, odd, so never a block address, and
+ * a live block carries it only if the program wrote that value itself. */
 extern uintptr_t mpca_tc_key MPCA_INTERNAL;
 
-extern mpca_size_class mpca_classes[MPCA_SMALL_NCLASSES] MPCA_INTERNAL;
+extern mpca_size_class mpca_classes[MPCA_SMALL_NCLASSES + 1] MPCA_INTERNAL;
 extern uint8_t mpca_class_lut[MPCA_SMALL_MAX / MPCA_ALIGNMENT + 1] MPCA_INTERNAL;
-/* A run with no free slot: the initial "current run" of every class. */
-extern mpca_run mpca_run_empty MPCA_INTERNAL;
+/* The run of no class: the current run of every class of a new heap. */
+extern mpca_run mpca_run_none MPCA_INTERNAL;
 
 MPCA_INTERNAL void mpca_small_init(void);
 /* Size of class `cls` computed from its definition (used to build the tables). */
@@ -34,115 +44,99 @@ MPCA_INLINE unsigned mpca_small_class(size_t size)
   return mpca_class_lut[(size + MPCA_ALIGNMENT - 1) / MPCA_ALIGNMENT];
 }
 
-MPCA_INTERNAL void mpca_run_init(mpca_run *r, unsigned cls, char *base);
-
-/* Take up to `want` free slots, lowest first, whole bitmap words at a time;
- * they come linked through their first word, in address order, from
- * *first. Returns how many were taken. */
-MPCA_INTERNAL unsigned mpca_run_take(mpca_run *r, unsigned want, void **first);
-
-enum mpca_run_free_result { MPCA_RUN_FREED = 0, MPCA_RUN_BAD_POINTER, MPCA_RUN_DOUBLE_FREE };
-
-/* Give slot of `p` back. Detects interior pointers, pointers past the last
- * slot, frees into an unused run, and double frees. */
-MPCA_INLINE enum mpca_run_free_result mpca_run_free(mpca_run *r, const void *p)
-{
-  size_t off = (size_t)((const char *)p - r->base);
-  size_t slot = (off * r->recip) >> 32;
-  if (mpca_unlikely(slot * r->size != off || slot >= r->nslots || r->state == MPCA_RUN_FREE))
-    return MPCA_RUN_BAD_POINTER;
-  size_t w = slot / 64;
-  uint64_t m = (uint64_t)1 << (slot % 64);
-  if (mpca_unlikely(r->bitmap[w] & m))
-    return MPCA_RUN_DOUBLE_FREE;
-  r->bitmap[w] |= m;
-  r->nfree++;
-  if (w < r->hint)
-    r->hint = (uint16_t)w;
-  return MPCA_RUN_FREED;
-}
-
 MPCA_INLINE mpca_small_seg *mpca_small_seg_of(const void *p)
 {
   return (mpca_small_seg *)((uintptr_t)p & ~(uintptr_t)MPCA_SEG_MASK);
 }
 
-MPCA_INLINE mpca_run *mpca_small_run_of(mpca_small_seg *seg, const void *p)
+/* The descriptor of the run holding `p` (runs[0], which passes no slot
+ * check, when p is in the header's space). Computed, not loaded. */
+MPCA_INLINE mpca_run *mpca_small_run_of(mpca_small_seg *ss, const void *p)
 {
-  return &seg->runs[((uintptr_t)p & MPCA_SEG_MASK) >> MPCA_RUN_SHIFT];
+  static_assert(sizeof(mpca_run) == 64, "the index below is scaled by a shift of 6");
+  uintptr_t scaled = ((uintptr_t)p >> (MPCA_RUN_SHIFT - 6)) & ((uintptr_t)(MPCA_RUNS_PER_SEG - 1) << 6);
+  return (mpca_run *)((char *)ss->runs + scaled);
 }
+
+/* Offset of `p` in its run (runs start on a MPCA_RUN_SIZE boundary). */
+MPCA_INLINE uintptr_t mpca_small_run_off(const void *p) { return (uintptr_t)p & (MPCA_RUN_SIZE - 1); }
+
+/* Whether `off` (mpca_small_run_off, below 2^32) is the start of one of
+ * r's slots, in one multiplication and one comparison. With magic =
+ * UINT64_MAX / size + 1, off * magic mod 2^64 is below magic exactly when
+ * off is a multiple of size (Lemire's divisibility test); for off = k *
+ * size it is k * e, with e = magic * size - 2^64 < size, growing with k. So
+ * for a size that divides no power of two (e > 0) below = nslots * e also
+ * rejects the offsets past the last slot; for a power of two (e = 0) every
+ * multiple inside the run is a slot, and below = magic. A run not in use
+ * has below = 0: nothing passes. See mpca_small_init. */
+MPCA_INLINE bool mpca_run_is_slot(const mpca_run *r, uintptr_t off) { return off * r->magic < r->below; }
 
 /* Class of the small block `p` of `ss` from read-only data (the run's class
  * and the class table), or -1 when p is not the start of a slot of a run in
- * use. Safe for any thread: it reads nothing the owner updates while the
- * block is allocated. */
+ * use. Safe for any thread: a block in use keeps what it reads fixed. */
 MPCA_INLINE int mpca_small_block_class(const mpca_small_seg *ss, const void *p)
 {
   unsigned cls = ss->run_cls[((uintptr_t)p & MPCA_SEG_MASK) >> MPCA_RUN_SHIFT];
-  if (mpca_unlikely(cls >= MPCA_SMALL_NCLASSES))
-    return -1;
   const mpca_size_class *c = &mpca_classes[cls];
-  size_t off = (uintptr_t)p & (MPCA_RUN_SIZE - 1); /* runs start on MPCA_RUN_SIZE */
-  size_t slot = (off * c->recip) >> 32;
-  if (mpca_unlikely(slot * c->size != off || slot >= c->nslots))
+  if (mpca_unlikely(!(mpca_small_run_off(p) * c->magic < c->below)))
     return -1;
   return (int)cls;
 }
 
-/* Offset check shared by every path that accepts a small pointer: the slot
- * of `p` in `r`, or -1 when p is not the start of a slot of a run in use. */
-MPCA_INLINE ptrdiff_t mpca_run_slot(const mpca_run *r, const void *p)
-{
-  size_t off = (size_t)((const char *)p - r->base);
-  size_t slot = (off * r->recip) >> 32;
-  if (mpca_unlikely(slot * r->size != off || slot >= r->nslots))
-    return -1;
-  return (ptrdiff_t)slot;
-}
+/* A run alone (no heap): set up descriptor `r` for blocks of class `cls`
+ * from `base` (a MPCA_RUN_SIZE-aligned run, or a test's buffer). */
+MPCA_INTERNAL void mpca_run_init(mpca_run *r, unsigned cls, char *base);
+/* Link up to the class's carve count of r's slots never used yet (r has
+ * some), in address order, each marked free; they count as used. Returns
+ * the first, their number in *count. */
+MPCA_INTERNAL void **mpca_run_carve(mpca_run *r, unsigned *count);
 
-MPCA_INLINE bool mpca_tc_has_room(const mpca_heap *h, unsigned cls)
-{
-  return h->tc_count[cls] < mpca_classes[cls].tc_max;
-}
-
-MPCA_INLINE void mpca_tc_push(mpca_heap *h, unsigned cls, void *p)
-{
-  void **b = p;
-  b[0] = h->tc_head[cls];
-  b[1] = (void *)mpca_tc_key;
-  h->tc_head[cls] = b;
-  h->tc_count[cls]++;
-}
+/* Whether a block carries the free mark (see mpca_tc_key). */
+MPCA_INLINE bool mpca_small_marked_free(const void *p) { return ((void *const *)p)[1] == (void *)mpca_tc_key; }
 
 /* Heap level (owner thread only). */
-/* Thread cache of `cls` is empty: refill it from the runs, return one block. */
+/* free[cls] of `h` is empty: refill it, return one block (NULL: no memory). */
 MPCA_INTERNAL void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls);
-/* After a free changed a non-current run's state (was full, or is now empty). */
-MPCA_INTERNAL void mpca_small_run_changed(mpca_heap *h, mpca_run *r);
-/* Where a locally freed small block goes. */
-enum mpca_free_mode {
-  MPCA_FREE_CACHE, /* thread cache; flush half of it when full */
-  MPCA_FREE_SPILL, /* thread cache while it has room, else its run (drains) */
-  MPCA_FREE_RUN,   /* straight back to its run (heap of an exited thread) */
-};
-/* Local free with full checks; aborts (or warns) on a bad pointer. */
-MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, enum mpca_free_mode mode);
-/* Free of a small block of another heap of the same NUMA node by the holder
- * of `h`: into h's thread cache (see small.c). */
+/* After an owner's free or a drained remote free made r->used 0: the run
+ * was full (file it as partial) or is empty (give it back unless current). */
+MPCA_INTERNAL MPCA_NOINLINE void mpca_small_run_event(mpca_heap *h, mpca_run *r);
+
+/* The owner gives `p` (checked) back to its run `r`. */
+MPCA_INLINE void mpca_small_put_local(mpca_heap *h, mpca_run *r, void *p)
+{
+  void **b = p;
+  b[0] = r->local_free;
+  b[1] = (void *)mpca_tc_key;
+  r->local_free = b;
+  if (mpca_unlikely(--r->used == 0))
+    mpca_small_run_event(h, r);
+}
+
+/* Local free with full checks (the owner, off the fast path); reports (and
+ * aborts, or warns) on a bad pointer or a double free. */
+MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
+/* Free of a small block of another heap `owner` (same NUMA node) by the
+ * holder of `h`: into h's foreign list (see small.c). */
 MPCA_INTERNAL void mpca_small_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
-/* Empty the thread caches and retire the current runs (thread exit, trim). */
+/* Checks of a small block freed by a thread that cannot keep it (no heap, or
+ * another node): true when it may be sent to its owner, marked free. */
+MPCA_INTERNAL bool mpca_small_free_remote_check(mpca_seg *seg, void *p, const char *fn);
+/* A block drained from the remote-free queue of `h`, its owner. */
+MPCA_INTERNAL void mpca_small_free_drained(mpca_heap *h, void *p);
+/* Empty the free and foreign lists and retire the current runs (thread
+ * exit, trim, NUMA migration). */
 MPCA_INTERNAL void mpca_small_flush(mpca_heap *h);
+/* Bring the statistics gauges of `h` up to date (owner only). */
+MPCA_INTERNAL void mpca_small_sync_stats(mpca_heap *h);
+/* Blocks in the free and foreign lists of class `cls` of `h`, counted
+ * (owner only). */
+MPCA_INTERNAL unsigned mpca_small_cached(const mpca_heap *h, unsigned cls);
 /* Hand the pages of unused runs back to the OS; with `only_aged`, only of
  * runs that were already unused at the previous such call (the others are
  * marked for the next one). Returns the bytes purged. */
 MPCA_INTERNAL size_t mpca_small_purge(mpca_heap *h, bool only_aged);
 /* Give fully free small macro blocks back to the source, keeping `keep`. */
 MPCA_INTERNAL size_t mpca_small_release_empty(mpca_heap *h, unsigned keep);
-
-MPCA_INLINE void mpca_small_after_free(mpca_heap *h, mpca_run *r)
-{
-  if (mpca_unlikely(r->state != MPCA_RUN_CURRENT) && (r->state == MPCA_RUN_FULL || r->nfree == r->nslots))
-    mpca_small_run_changed(h, r);
-}
 
 #endif

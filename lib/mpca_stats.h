@@ -2,8 +2,8 @@
  * Copyright (C) 2026 The libmpcalloc authors
  *
  * Statistics hooks. The heap gauges are plain per-heap counters that only
- * the heap's holder writes, on slow paths (thread-cache refill and flush,
- * run creation and release, medium malloc/free/resize); the per-node mapped
+ * the heap's holder writes, on slow paths (free-list refill, run events,
+ * creation and release, medium malloc/free/resize); the per-node mapped
  * and huge figures are relaxed atomics touched next to a system call. Never
  * call any of these from the inline malloc/free fast paths of mpca_alloc.h:
  * the always-on statistics must cost nothing measurable. See stats.c. */
@@ -28,20 +28,14 @@ MPCA_INLINE mpca_stats_node *mpca_stats_node_of(int node)
   return &mpca_stats_nodes[node < 0 || node >= MPCA_MAX_NODES ? 0 : node + 1];
 }
 
-/* `n` slots of class `cls` (blocks of `size` bytes) left their runs. */
-MPCA_INLINE void mpca_stats_small_out(mpca_heap *h, unsigned cls, unsigned n, size_t size)
+/* The slots out of the runs of class `cls` (blocks of `size` bytes)
+ * changed by `delta` (see sync_run in small.c). */
+MPCA_INLINE void mpca_stats_small_out(mpca_heap *h, unsigned cls, int64_t delta, size_t size)
 {
-  h->small_slots[cls] += n;
-  uint64_t u = h->small_used += (uint64_t)n * size;
-  if (u > h->cnt.small_peak)
+  h->small_slots[cls] += (uint64_t)delta;
+  uint64_t u = h->small_used += (uint64_t)(delta * (int64_t)size);
+  if (delta > 0 && u > h->cnt.small_peak)
     h->cnt.small_peak = u;
-}
-
-/* `n` slots of class `cls` went back to their runs. */
-MPCA_INLINE void mpca_stats_small_back(mpca_heap *h, unsigned cls, unsigned n)
-{
-  h->small_slots[cls] -= n;
-  h->small_used -= (uint64_t)n * mpca_classes[cls].size;
 }
 
 /* Medium bytes in use changed by `delta` (modular: a decrease wraps). */

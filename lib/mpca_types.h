@@ -9,18 +9,28 @@
  *    MPCA_SEG_SIZE unit the block covers to that header, from the moment the
  *    block is handed out by its source until it is unmapped.
  *  - seg->kind says who owns the rest: a heap's small runs, a heap's medium
- *    chunks, one huge block, or the source cache (MPCA_KIND_CACHED).
+ *    chunks, one huge block, or the source cache (MPCA_KIND_CACHED). The
+ *    registry entry of a small macro block names its owner heap (tagged
+ *    MPCA_REG_SMALL) instead of its header, which is at the 2 MiB boundary.
  *  - seg->owner never changes while a small or medium seg is in use: heaps are
  *    never destroyed, only abandoned and adopted, so a remote free can always
  *    reach the owner's queue.
  *  - Only the thread that holds a heap (state ACTIVE, or CLAIMED by a drainer)
  *    touches its runs, chunks and lists. Other threads only push on its
  *    remote-free queue.
- *  - A small run's bitmap has a 1 for every free slot; nfree counts them.
- *    Blocks in a heap's thread cache count as allocated in their run. A
- *    thread cache may hold blocks of other heaps' runs (freed by its thread,
- *    same NUMA node); they go back to their owner's queue when flushed.
- *    A run not in use has nslots == 0, so no slot check passes on it.
+ *  - Every slot of a small run that is not allocated is marked free (its
+ *    second word holds mpca_tc_key) and is in exactly one list: its run's
+ *    local_free, a heap's free[] list (its owner's, or another heap's after a
+ *    foreign refill), a heap's foreign[] list, a remote-free queue, or in the
+ *    part of the run never carved. run->used counts the slots out of the run
+ *    (allocated, or in free[], foreign[] or a queue): a run reaches used 0
+ *    only when all its carved slots are in its local_free list. A FULL run
+ *    (not current, every slot out) keeps used at 1. A run not in use has
+ *    below == 0, so no slot check passes on it, and its run_cls entry is
+ *    MPCA_RUN_NO_CLASS.
+ *  - The blocks of h->free[c] of the owner's runs all belong to h->cur[c]:
+ *    free[c] is refilled only when empty, and the current run changes only
+ *    then.
  *  - A medium chunk's head word holds its size and the INUSE/PREV_INUSE bits;
  *    a free chunk stores its size again in the next chunk's prev_size.
  *  - A cached seg (kind CACHED) is still mapped; cached bytes are counted in
@@ -54,22 +64,33 @@ typedef struct mpca_list {
 /* --- small runs --------------------------------------------------------- */
 enum mpca_run_state { MPCA_RUN_FREE = 0, MPCA_RUN_CURRENT, MPCA_RUN_PARTIAL, MPCA_RUN_FULL };
 
+/* A run's descriptor: one cache line in the macro block header, written by
+ * the owner only. The free fast path reads and writes nothing else of the
+ * run. Blocks of a run are in one of these places: allocated by the program,
+ * linked in the run's local_free list (freed by the owner), in a heap's
+ * per-class free list (h->free, ready for malloc), in another heap's foreign
+ * list or a remote-free queue (freed by another thread, on their way back),
+ * or not carved yet (slot index >= carved). */
 typedef struct mpca_run {
-  uint16_t cls;    /* size class index */
-  uint16_t nfree;  /* free slots */
-  uint16_t nslots; /* slots in the run */
-  uint16_t hint;   /* no free slot below bitmap word `hint` */
-  uint8_t state;   /* enum mpca_run_state */
-  uint8_t purged;  /* free run whose pages went back to the OS */
-  uint8_t aged;    /* free run already free at the last purge tick */
-  uint8_t pad;
-  uint32_t size;   /* block size of the class */
-  uint32_t recip;  /* ceil(2^32 / size): slot = (offset * recip) >> 32 */
-  uint32_t pad2;
-  char *base;      /* first slot */
-  mpca_list link;  /* heap partial list of its class */
-  uint64_t bitmap[MPCA_RUN_BITMAP_WORDS]; /* 1 = free slot */
+  void *local_free; /* blocks freed by the owner since the last refill */
+  uint64_t magic;   /* with `below`, tells the slots' offsets (mpca_run_is_slot) */
+  uint64_t below;
+  int32_t used;     /* slots out: allocated, in a free list, in transit (see above);
+                     * 1 for a FULL run (all nslots out), so that the free fast
+                     * path's one test, used reaching 0, also catches the
+                     * first block coming back into a full run */
+  int32_t used_seen; /* slots out last added into the heap's gauge */
+  char *base;       /* first slot: the run's first byte */
+  uint16_t nslots;
+  uint16_t carved;  /* slots linked into a free list at least once */
+  uint8_t cls;
+  uint8_t state;    /* enum mpca_run_state */
+  uint8_t purged;   /* free run whose pages went back to the OS */
+  uint8_t aged;     /* free run already free at the last purge tick */
+  mpca_list link;   /* heap partial list of its class */
 } mpca_run;
+
+static_assert(sizeof(mpca_run) == MPCA_CACHE_LINE, "a run descriptor is one cache line");
 
 /* --- macro block header ------------------------------------------------- */
 typedef struct mpca_seg {
@@ -84,25 +105,27 @@ typedef struct mpca_seg {
   size_t payload_off;  /* offset of the user pointer */
   size_t req_size;     /* bytes asked for (stats) */
   /* small */
-  uint64_t free_runs;  /* bit i: run i unused */
+  uint64_t free_runs;  /* bit i: run i not in use */
   uint32_t map_id;     /* the mmap this block was carved from (see source.c) */
   uint64_t freed_ms;   /* cached: since when its pages are unused (mpca_os_now_ms) */
   uint8_t fresh;       /* memory known zero (straight from the OS) */
 } mpca_seg;
 
-/* run_cls[i] is the class of run i, or MPCA_RUN_NO_CLASS while it is not in
+/* run_cls[i] is the class of run i, MPCA_RUN_NO_CLASS while it is not in
  * use. Written by the owner when a run is made or given back, read by any
  * thread that frees a block of the run: a block in use keeps its run's entry
- * fixed, and the entries share no cache line with what the owner updates on
- * every refill (the run descriptors). */
-#define MPCA_RUN_NO_CLASS 0xFF
+ * fixed, and the entries share no cache line with the descriptors the owner
+ * updates on every free. runs[0] (the header's own space) is never a run:
+ * its descriptor, like that of any run not in use, passes no slot check. */
+#define MPCA_RUN_NO_CLASS MPCA_SMALL_NCLASSES
 typedef struct mpca_small_seg {
   mpca_seg hdr;
   MPCA_ALIGNED(MPCA_CACHE_LINE) uint8_t run_cls[MPCA_RUNS_PER_SEG];
-  mpca_run runs[MPCA_RUNS_PER_SEG]; /* runs[0] is the header's own space */
+  MPCA_ALIGNED(MPCA_CACHE_LINE) mpca_run runs[MPCA_RUNS_PER_SEG];
 } mpca_small_seg;
 
 static_assert(sizeof(mpca_small_seg) <= MPCA_RUN_SIZE, "small seg header must fit in run 0");
+static_assert(MPCA_RUNS_PER_SEG <= 64, "free_runs is one 64-bit word");
 
 /* --- medium chunks ------------------------------------------------------ */
 typedef struct mpca_chunk {
@@ -154,16 +177,18 @@ typedef struct mpca_heap_counters {
 enum mpca_heap_state { MPCA_HEAP_ACTIVE = 1, MPCA_HEAP_ABANDONED, MPCA_HEAP_CLAIMED, MPCA_HEAP_ORPHAN };
 
 struct mpca_heap {
-  /* written by other threads: keep it on its own cache line */
-  MPCA_ALIGNED(MPCA_CACHE_LINE) mpca_remote_queue rfq;
-  _Atomic int state;
-  char pad0[MPCA_CACHE_LINE - sizeof(mpca_remote_queue) - sizeof(int)];
-
-  /* owner-only from here */
-  /* Thread cache: per class, a LIFO list of free blocks linked through their
-   * first word, their second word holding mpca_tc_key (see small.c). */
-  MPCA_ALIGNED(MPCA_CACHE_LINE) void *tc_head[MPCA_SMALL_NCLASSES];
-  uint16_t tc_count[MPCA_SMALL_NCLASSES];
+  /* owner-only up to rfq */
+  /* Per class: free blocks ready for malloc (a pop), linked through their
+   * first word, mpca_tc_key in their second. They come from the current
+   * run (its local frees, or freshly carved slots) or from foreign[]; each
+   * still counts as used in its run. First in the heap: the malloc fast
+   * path adds no offset. */
+  MPCA_ALIGNED(MPCA_CACHE_LINE) void *free[MPCA_SMALL_NCLASSES];
+  /* Per class: blocks of other heaps (same NUMA node) freed by this thread,
+   * reused by its next mallocs or sent back to their owners in batches. */
+  void *foreign[MPCA_SMALL_NCLASSES];
+  uint16_t nforeign[MPCA_SMALL_NCLASSES];
+  uint16_t tc_count[MPCA_SMALL_NCLASSES]; /* blocks put in free[] at its last refill (stats) */
   mpca_run *cur[MPCA_SMALL_NCLASSES];
   mpca_list partial[MPCA_SMALL_NCLASSES];
   mpca_list small_avail; /* small segs with a free run */
@@ -180,15 +205,20 @@ struct mpca_heap {
   unsigned ticks;      /* slow-path events left before the next clock read */
   uint64_t decay_next; /* time of the next purge tick (mpca_os_now_ms) */
   mpca_heap_counters cnt;
-  /* statistics gauges (stats.c), updated on slow paths only: slots out of
-   * the runs of each class (thread-cache blocks included), runs in use per
-   * class, and small_used = their bytes */
+  /* statistics gauges (stats.c), updated on slow paths only: per class the
+   * sum of `used` of its runs as last seen (free-list blocks included), runs
+   * in use per class, and small_used = their bytes */
   uint64_t small_slots[MPCA_SMALL_NCLASSES];
   uint64_t small_runs[MPCA_SMALL_NCLASSES];
   uint64_t small_used;
 
   mpca_heap *all_next;  /* global list of every heap ever made */
   mpca_heap *pool_next; /* abandoned pool */
+
+  /* written by other threads: keep it on its own cache line */
+  MPCA_ALIGNED(MPCA_CACHE_LINE) mpca_remote_queue rfq;
+  _Atomic int state;
+  char pad0[MPCA_CACHE_LINE - sizeof(mpca_remote_queue) - sizeof(int)];
 };
 
 /* --- memory source ------------------------------------------------------ */

@@ -299,7 +299,7 @@ static void rehome(mpca_heap *h, int node)
 int mpca_numa_rebind(void)
 {
   mpca_global_init();
-  mpca_heap *h = mpca_tls_heap;
+  mpca_heap *h = mpca_heap_mine();
   if (h == NULL) {
     h = mpca_thread_init();
     return h ? h->node : -1;

@@ -4,10 +4,9 @@
  * The standard entry points: malloc, free, calloc, realloc, reallocarray,
  * posix_memalign, aligned_alloc, memalign, valloc, pvalloc,
  * malloc_usable_size, malloc_trim: argument checks, errno, overflow. The
- * small malloc and the small free (of a block of the calling thread's heap
- * or of its NUMA node) are inlined here (mpca_alloc.h) and take no lock and
- * no atomic read-modify-write; everything else calls one slow path of
- * alloc.c. */
+ * small malloc and the small free by the block's owner are inlined here
+ * (mpca_alloc.h) and take no lock and no atomic read-modify-write;
+ * everything else calls one slow path of alloc.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -18,9 +17,8 @@
 
 MPCA_EXPORT void *malloc(size_t size)
 {
-  mpca_heap *h = mpca_tls_heap;
-  if (mpca_likely(h != NULL && size <= MPCA_SMALL_MAX))
-    return mpca_small_alloc(h, size);
+  if (mpca_likely(size <= MPCA_SMALL_MAX))
+    return mpca_small_alloc(mpca_tls_heap, size);
   return mpca_alloc(size, false);
 }
 
@@ -28,11 +26,11 @@ MPCA_EXPORT void free(void *p)
 {
   if (mpca_unlikely(p == NULL))
     return;
-  mpca_seg *seg = mpca_registry_lookup(p);
+  uintptr_t e = mpca_registry_entry(p);
   mpca_heap *h = mpca_tls_heap;
-  if (mpca_likely(mpca_small_free_fast(h, seg, p)))
+  if (mpca_likely(mpca_small_free_fast(h, e, p)))
     return;
-  mpca_free_slow(p, seg, h, "free");
+  mpca_free_slow(p, e, h, "free");
 }
 
 MPCA_EXPORT void *calloc(size_t n, size_t m)
@@ -42,9 +40,8 @@ MPCA_EXPORT void *calloc(size_t n, size_t m)
     errno = ENOMEM;
     return NULL;
   }
-  mpca_heap *h = mpca_tls_heap;
-  if (mpca_likely(h != NULL && size <= MPCA_SMALL_MAX)) {
-    void *p = mpca_small_alloc(h, size);
+  if (mpca_likely(size <= MPCA_SMALL_MAX)) {
+    void *p = mpca_small_alloc(mpca_tls_heap, size);
     if (mpca_likely(p != NULL))
       memset(p, 0, size);
     return p;

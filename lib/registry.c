@@ -4,26 +4,28 @@
  * The region registry: a two-level table indexed by address >> MPCA_SEG_SHIFT.
  * Second-level tables are mapped lazily and installed with a compare-exchange,
  * so registration never takes a lock and lookups never see a torn table.
- * Tables are never freed (a lookup may race with an unregistration). */
+ * Tables are never freed (a lookup may race with an unregistration). A
+ * first-level entry holds its table's distance from mpca_registry.zero (0
+ * until the table exists: lookups then read zeros). */
 #include "mpca_registry.h"
 #include "mpca_os.h"
 
-_Atomic(mpca_reg_slot *) mpca_registry_l1[MPCA_REG_L1_SIZE];
+mpca_registry_tables mpca_registry;
 
 static mpca_reg_slot *l2_get(uintptr_t i1)
 {
-  mpca_reg_slot *l2 = atomic_load_explicit(&mpca_registry_l1[i1], memory_order_acquire);
-  if (mpca_likely(l2 != NULL))
-    return l2;
+  if (mpca_likely(atomic_load_explicit(&mpca_registry.l1[i1], memory_order_acquire) != 0))
+    return mpca_registry_l2(i1);
   mpca_reg_slot *fresh = mpca_os_meta_map(MPCA_REG_L2_SIZE * sizeof(mpca_reg_slot));
   if (fresh == NULL)
     return NULL;
-  mpca_reg_slot *expected = NULL;
-  if (atomic_compare_exchange_strong_explicit(&mpca_registry_l1[i1], &expected, fresh,
-                                              memory_order_acq_rel, memory_order_acquire))
+  intptr_t expected = 0;
+  intptr_t off = (intptr_t)((uintptr_t)fresh - (uintptr_t)mpca_registry.zero);
+  if (atomic_compare_exchange_strong_explicit(&mpca_registry.l1[i1], &expected, off, memory_order_acq_rel,
+                                              memory_order_acquire))
     return fresh;
   mpca_os_meta_unmap(fresh, MPCA_REG_L2_SIZE * sizeof(mpca_reg_slot));
-  return expected;
+  return mpca_registry_l2(i1);
 }
 
 static void units(void *base, size_t size, uintptr_t *first, uintptr_t *last)
@@ -44,7 +46,7 @@ bool mpca_registry_reserve(void *base, size_t size)
   return true;
 }
 
-bool mpca_registry_set(void *base, size_t size, mpca_seg *seg)
+static bool registry_store(void *base, size_t size, uintptr_t e)
 {
   uintptr_t first, last;
   /* Make every table exist first so that failure leaves nothing behind. */
@@ -52,10 +54,18 @@ bool mpca_registry_set(void *base, size_t size, mpca_seg *seg)
     return false;
   units(base, size, &first, &last);
   for (uintptr_t u = first; u <= last; u++) {
-    mpca_reg_slot *l2 = atomic_load_explicit(&mpca_registry_l1[u >> MPCA_REG_L2_BITS], memory_order_relaxed);
-    atomic_store_explicit(&l2[u & (MPCA_REG_L2_SIZE - 1)], seg, memory_order_release);
+    mpca_reg_slot *l2 = mpca_registry_l2(u >> MPCA_REG_L2_BITS);
+    atomic_store_explicit(&l2[u & (MPCA_REG_L2_SIZE - 1)], e, memory_order_release);
   }
   return true;
+}
+
+bool mpca_registry_set(void *base, size_t size, mpca_seg *seg) { return registry_store(base, size, (uintptr_t)seg); }
+
+void mpca_registry_set_small(mpca_seg *seg, mpca_heap *h)
+{
+  static_assert(MPCA_CACHE_LINE > MPCA_REG_SMALL, "a heap's address leaves the tag bit free");
+  registry_store(seg, seg->size, h ? (uintptr_t)h | MPCA_REG_SMALL : (uintptr_t)seg);
 }
 
 void mpca_registry_clear(void *base, size_t size)
@@ -63,8 +73,8 @@ void mpca_registry_clear(void *base, size_t size)
   uintptr_t first, last;
   units(base, size, &first, &last);
   for (uintptr_t u = first; u <= last; u++) {
-    mpca_reg_slot *l2 = atomic_load_explicit(&mpca_registry_l1[u >> MPCA_REG_L2_BITS], memory_order_relaxed);
-    if (l2 != NULL)
-      atomic_store_explicit(&l2[u & (MPCA_REG_L2_SIZE - 1)], NULL, memory_order_release);
+    if (atomic_load_explicit(&mpca_registry.l1[u >> MPCA_REG_L2_BITS], memory_order_relaxed) != 0)
+      atomic_store_explicit(&mpca_registry_l2(u >> MPCA_REG_L2_BITS)[u & (MPCA_REG_L2_SIZE - 1)], 0,
+                            memory_order_release);
   }
 }

@@ -3,48 +3,65 @@
  *
  * Small blocks (up to MPCA_SMALL_MAX): size classes 16 bytes apart up to
  * MPCA_SMALL_QUANTUM_MAX, then MPCA_SMALL_CLASSES_PER_DOUBLING per power of
- * two. A run is a MPCA_RUN_SIZE slice of a 2 MiB macro block holding blocks
- * of one class; its descriptor (with the free-slot bitmap) sits in the macro
- * block's header, so blocks carry no header at all. A heap allocates from one
- * "current" run per class, keeps runs that regained free slots on a partial
- * list, and gives wholly free runs back to their macro block.
+ * two. A run is a MPCA_RUN_SIZE slice of a 2 MiB macro block holding
+ * blocks of one class; its descriptor sits in the macro block's header (in
+ * run 0's space) at a place computed from the block's address, so blocks
+ * carry no header at all and finding the run costs no load.
  *
- * In front of the runs sits a thread cache per class: a LIFO list of free
- * blocks, so that malloc is a pop and a free a push. It is refilled from the
- * current run a bitmap word at a time and, when full, flushed by half. A free
- * by another thread of the same NUMA node goes to that thread's cache too:
- * the block is reused where its cache lines already are, and a flush sends
- * such blocks back to their owner's queue in one push per owner, so a remote
- * free costs no atomic operation of its own. A cached block carries
- * mpca_tc_key in its second word; a free that finds the key there reports a
- * double free, and the owner's bitmap catches the rest. Owner thread only:
- * no lock; the one atomic operation is the queue push of a flush. */
+ * Free slots are linked lists through the blocks, as in mimalloc, not
+ * bitmaps: the owner's free pushes the block on its run's local_free list
+ * (two stores and a decrement), and malloc pops the heap's per-class free
+ * list, which is refilled in one step from the current run's local_free
+ * list (or by linking slots of the run never used yet, or from the foreign
+ * list). A run counts its slots out in `used`; the count reaching zero (all
+ * free, or a full run getting its first block back: a full run's count is
+ * kept at 1) is the only event the free fast path leaves to the slow path
+ * here (mpca_small_run_event). The
+ * heap keeps one current run per class, the partial runs (with free slots)
+ * on a list, full runs on none, and gives wholly free runs back to their
+ * macro block, and free macro blocks (but one) to the source.
+ *
+ * A free by another thread of the same NUMA node goes to that thread's
+ * foreign list of the class: its next mallocs reuse the block where its
+ * cache lines already are, and past foreign_max the blocks go back to their
+ * owners' remote-free queues, one push per owner. Every free block carries
+ * mpca_tc_key in its second word: a free that finds it there reports a
+ * double free, whatever thread frees it. Owner thread only: no lock; the one
+ * atomic operation is the queue push of a foreign flush. */
 #define _GNU_SOURCE
 #include <string.h>
 #include <sys/auxv.h>
 #include "mpca_error.h"
 #include "mpca_heap.h"
-#include "mpca_os.h"
 #include "mpca_list.h"
+#include "mpca_os.h"
+#include "mpca_registry.h"
 #include "mpca_small.h"
 #include "mpca_source.h"
 #include "mpca_stats.h"
 
-#define ALL_RUNS (~(uint64_t)1) /* run 0 holds the header */
+/* run 0 holds the header */
+#define ALL_RUNS ((MPCA_RUNS_PER_SEG == 64 ? ~(uint64_t)0 : ((uint64_t)1 << MPCA_RUNS_PER_SEG) - 1) & ~(uint64_t)1)
 /* Fully free small macro blocks a heap keeps before giving them back. */
 #define SMALL_EMPTY_KEEP 1
+/* Bytes of never-used slots linked at one refill (bounded by a run). */
+#define CARVE_BYTES ((size_t)8 << 10)
+#define CARVE_MIN 4
+/* Bytes of other heaps' blocks a thread keeps per class before sending them
+ * to their owners (and bounds on the block count). */
+#define FOREIGN_BYTES ((size_t)64 << 10)
+#define FOREIGN_MIN 16
+#define FOREIGN_MAX 1024
 
-mpca_size_class mpca_classes[MPCA_SMALL_NCLASSES];
+mpca_size_class mpca_classes[MPCA_SMALL_NCLASSES + 1];
 uint8_t mpca_class_lut[MPCA_SMALL_MAX / MPCA_ALIGNMENT + 1];
-mpca_run mpca_run_empty = {.state = MPCA_RUN_CURRENT};
+mpca_run mpca_run_none = {.state = MPCA_RUN_CURRENT};
 uintptr_t mpca_tc_key;
 
-/* Bytes a thread cache may hold per class (and bounds on its block count). */
-#define TC_BYTES ((size_t)16 << 10)
-#define TC_MIN 16
-#define TC_MAX 256
-
-static_assert(MPCA_RUNS_PER_SEG == 64, "free_runs is one 64-bit word");
+static_assert(MPCA_RUN_SIZE / MPCA_ALIGNMENT <= UINT16_MAX, "slot counts fit 16 bits");
+static_assert(MPCA_SMALL_MAX * 2 <= MPCA_RUN_SIZE, "a run holds two blocks of every class");
+static_assert(MPCA_RUN_SHIFT < 32, "run offsets are below 2^32 (the divisibility test)");
+static_assert(MPCA_SMALL_NCLASSES < 255, "a class fits a byte, MPCA_RUN_NO_CLASS too");
 
 size_t mpca_small_class_size(unsigned cls)
 {
@@ -56,6 +73,9 @@ size_t mpca_small_class_size(unsigned cls)
   size_t base = (size_t)MPCA_SMALL_QUANTUM_MAX << (k / per);
   return base + (base / per) * (k % per + 1);
 }
+
+/* v within [lo, hi]; hi wins when lo > hi */
+static size_t clamp(size_t v, size_t lo, size_t hi) { return v > hi ? hi : v < lo ? (lo < hi ? lo : hi) : v; }
 
 void mpca_small_init(void)
 {
@@ -69,62 +89,73 @@ void mpca_small_init(void)
   size_t sz = 0;
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
     size_t s = mpca_small_class_size(c);
-    mpca_classes[c].size = (uint32_t)s;
-    mpca_classes[c].recip = (uint32_t)((((uint64_t)1 << 32) + s - 1) / s);
-    mpca_classes[c].nslots = (uint16_t)(MPCA_RUN_SIZE / s);
-    size_t tc = TC_BYTES / s;
-    mpca_classes[c].tc_max = (uint16_t)(tc < TC_MIN ? TC_MIN : tc > TC_MAX ? TC_MAX : tc);
+    mpca_size_class *e = &mpca_classes[c];
+    e->size = (uint32_t)s;
+    e->magic = UINT64_MAX / s + 1;
+    e->nslots = (uint16_t)(MPCA_RUN_SIZE / s);
+    uint64_t excess = e->magic * s; /* magic * s - 2^64, see mpca_run_is_slot */
+    e->below = excess == 0 ? e->magic : e->nslots * excess;
+    e->carve = (uint16_t)clamp(CARVE_BYTES / s, CARVE_MIN, e->nslots);
+    e->foreign_max = (uint16_t)clamp(FOREIGN_BYTES / s, FOREIGN_MIN, FOREIGN_MAX);
     for (; sz <= s && sz <= MPCA_SMALL_MAX; sz += MPCA_ALIGNMENT)
       mpca_class_lut[sz / MPCA_ALIGNMENT] = (uint8_t)c;
   }
+  memset(&mpca_classes[MPCA_RUN_NO_CLASS], 0, sizeof mpca_classes[0]);
 }
+
+/* ---- statistics ---------------------------------------------------------- */
+
+/* Slots out of r (a full run's count is kept at 1, see mpca_run). */
+MPCA_INLINE int32_t slots_out(const mpca_run *r) { return r->state == MPCA_RUN_FULL ? r->nslots : r->used; }
+
+/* Add what the slots out of r moved since last seen into the heap's gauges. */
+static void sync_run(mpca_heap *h, mpca_run *r)
+{
+  int32_t u = slots_out(r);
+  int32_t d = u - r->used_seen;
+  if (d != 0) {
+    mpca_stats_small_out(h, r->cls, d, mpca_classes[r->cls].size);
+    r->used_seen = u;
+  }
+}
+
+/* ---- a run alone ----------------------------------------------------------- */
 
 void mpca_run_init(mpca_run *r, unsigned cls, char *base)
 {
   const mpca_size_class *c = &mpca_classes[cls];
-  r->cls = (uint16_t)cls;
-  r->size = c->size;
-  r->recip = c->recip;
-  r->nslots = c->nslots;
-  r->nfree = c->nslots;
-  r->hint = 0;
+  r->local_free = NULL;
   r->base = base;
+  r->magic = c->magic;
+  r->below = c->below;
+  r->used = 0;
+  r->used_seen = 0;
+  r->nslots = c->nslots;
+  r->carved = 0;
+  r->cls = (uint8_t)cls;
+  r->state = MPCA_RUN_FREE;
   r->purged = 0;
   r->aged = 0;
-  unsigned full = c->nslots / 64, rest = c->nslots % 64;
-  memset(r->bitmap, 0xff, full * sizeof(uint64_t));
-  if (rest)
-    r->bitmap[full] = ((uint64_t)1 << rest) - 1;
-  for (unsigned w = full + (rest != 0); w < MPCA_RUN_BITMAP_WORDS; w++)
-    r->bitmap[w] = 0;
 }
 
-unsigned mpca_run_take(mpca_run *r, unsigned want, void **first)
+void **mpca_run_carve(mpca_run *r, unsigned *count)
 {
-  unsigned taken = 0;
-  void **tail = NULL;
-  unsigned w = r->hint;
-  for (; taken < want && w < MPCA_RUN_BITMAP_WORDS; w++) {
-    uint64_t b = r->bitmap[w];
-    while (b && taken < want) {
-      void **blk = (void **)(r->base + ((size_t)w * 64 + (unsigned)__builtin_ctzll(b)) * r->size);
-      b &= b - 1;
-      if (tail)
-        *tail = blk;
-      else
-        *first = blk;
-      tail = blk;
-      taken++;
-    }
-    r->bitmap[w] = b;
-    if (b)
-      break;
+  const mpca_size_class *c = &mpca_classes[r->cls];
+  unsigned n = r->nslots - r->carved;
+  if (n > c->carve)
+    n = c->carve;
+  char *first = r->base + (size_t)r->carved * c->size;
+  char *b = first;
+  for (unsigned i = 1; i < n; i++, b += c->size) {
+    ((void **)b)[0] = b + c->size;
+    ((void **)b)[1] = (void *)mpca_tc_key;
   }
-  if (tail)
-    *tail = NULL;
-  r->hint = (uint16_t)(w < MPCA_RUN_BITMAP_WORDS ? w : MPCA_RUN_BITMAP_WORDS - 1);
-  r->nfree = (uint16_t)(r->nfree - taken);
-  return taken;
+  ((void **)b)[0] = NULL;
+  ((void **)b)[1] = (void *)mpca_tc_key;
+  r->carved = (uint16_t)(r->carved + n);
+  r->used += (int32_t)n;
+  *count = n;
+  return (void **)first;
 }
 
 /* ---- macro blocks of runs ------------------------------------------------ */
@@ -140,10 +171,13 @@ static mpca_small_seg *small_seg_new(mpca_heap *h)
   seg->free_runs = ALL_RUNS;
   memset(ss->run_cls, MPCA_RUN_NO_CLASS, sizeof ss->run_cls);
   for (unsigned i = 0; i < MPCA_RUNS_PER_SEG; i++) {
-    ss->runs[i].state = MPCA_RUN_FREE;
-    ss->runs[i].purged = seg->fresh;
-    ss->runs[i].aged = 0;
+    mpca_run *r = &ss->runs[i];
+    r->below = 0; /* no slot check passes on a run not in use */
+    r->state = MPCA_RUN_FREE;
+    r->purged = seg->fresh;
+    r->aged = 0;
   }
+  mpca_registry_set_small(seg, h);
   mpca_list_push(&h->small_avail, &seg->link);
   h->small_empty_segs++;
   h->cnt.segs_acquired++;
@@ -179,12 +213,15 @@ static void run_release(mpca_heap *h, mpca_run *r)
   mpca_small_seg *ss = mpca_small_seg_of(r);
   mpca_seg *seg = &ss->hdr;
   unsigned i = (unsigned)(r - ss->runs);
+  unsigned cls = r->cls;
+  r->used = 0;
+  sync_run(h, r);
   r->state = MPCA_RUN_FREE;
-  r->nslots = 0; /* no slot check passes on a run not in use */
-  r->aged = 0;   /* free from now on */
+  r->below = 0; /* no slot check passes on a run not in use */
+  r->local_free = NULL;
   ss->run_cls[i] = MPCA_RUN_NO_CLASS;
   h->cnt.small_runs_released++;
-  h->small_runs[r->cls]--;
+  h->small_runs[cls]--;
   if (seg->free_runs == 0) {
     mpca_list_remove(&seg->link);
     mpca_list_push(&h->small_avail, &seg->link);
@@ -210,27 +247,52 @@ size_t mpca_small_release_empty(mpca_heap *h, unsigned keep)
     h->small_empty_segs--;
     h->cnt.segs_released++;
     released += seg->size;
+    mpca_registry_set_small(seg, NULL);
     mpca_source_put(seg);
   }
   return released;
 }
 
-/* ---- heap operations ----------------------------------------------------- */
+/* ---- run events ------------------------------------------------------------ */
 
-/* The run to refill from: the current one while it has free slots, else a
- * partial one, else a new one. */
-static mpca_run *run_with_free_slots(mpca_heap *h, unsigned cls)
+void mpca_small_run_event(mpca_heap *h, mpca_run *r)
+{
+  if (r->state == MPCA_RUN_FULL) {
+    /* first block back into a full run: it has room again */
+    r->used = r->nslots - 1;
+    r->state = MPCA_RUN_PARTIAL;
+    mpca_list_push(&h->partial[r->cls], &r->link);
+  }
+  if (r->used == 0 && r->state == MPCA_RUN_PARTIAL) {
+    mpca_list_remove(&r->link);
+    run_release(h, r);
+    return;
+  }
+  sync_run(h, r);
+}
+
+/* ---- refill ---------------------------------------------------------------- */
+
+/* r (not current any more) has every slot out. */
+static void make_full(mpca_heap *h, mpca_run *r)
+{
+  r->state = MPCA_RUN_FULL;
+  r->used = 1;
+  sync_run(h, r);
+}
+
+/* The current run of `cls` has nothing left: it becomes full, and a partial
+ * or new run becomes current. NULL when no memory can be had. */
+static mpca_run *next_run(mpca_heap *h, unsigned cls)
 {
   mpca_run *r = h->cur[cls];
-  if (r->nfree)
-    return r;
-  if (r != &mpca_run_empty)
-    r->state = MPCA_RUN_FULL;
+  if (r != &mpca_run_none)
+    make_full(h, r);
   if (!mpca_list_empty(&h->partial[cls])) {
     r = mpca_container_of(h->partial[cls].next, mpca_run, link);
     mpca_list_remove(&r->link);
   } else if ((r = run_new(h, cls)) == NULL) {
-    h->cur[cls] = &mpca_run_empty;
+    h->cur[cls] = &mpca_run_none;
     return NULL;
   }
   r->state = MPCA_RUN_CURRENT;
@@ -238,25 +300,94 @@ static mpca_run *run_with_free_slots(mpca_heap *h, unsigned cls)
   return r;
 }
 
+/* Blocks for free[cls] (which is empty): the foreign list, else the current
+ * run's local frees, else slots never used, else the next run's. */
+static void **refill(mpca_heap *h, unsigned cls)
+{
+  void **list = h->foreign[cls];
+  if (list != NULL) {
+    h->tc_count[cls] = h->nforeign[cls];
+    h->foreign[cls] = NULL;
+    h->nforeign[cls] = 0;
+    return list;
+  }
+  mpca_run *r = h->cur[cls];
+  for (;;) {
+    if (r->local_free != NULL) {
+      list = r->local_free;
+      r->local_free = NULL;
+      h->tc_count[cls] = (uint16_t)(r->carved - r->used);
+      r->used = r->carved; /* every slot not in local_free was counted */
+      sync_run(h, r);
+      return list;
+    }
+    if (r->carved < r->nslots) {
+      unsigned n;
+      list = mpca_run_carve(r, &n);
+      h->tc_count[cls] = (uint16_t)n;
+      sync_run(h, r);
+      return list;
+    }
+    if ((r = next_run(h, cls)) == NULL)
+      return NULL;
+  }
+}
+
 void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
 {
-  void **p = h->tc_head[cls];
-  if (p == NULL) {
-    mpca_run *r = run_with_free_slots(h, cls);
-    if (r == NULL)
-      return NULL;
-    unsigned taken = mpca_run_take(r, mpca_classes[cls].tc_max / 2, (void **)&p);
-    h->tc_count[cls] = (uint16_t)taken;
-    mpca_stats_small_out(h, cls, taken, r->size);
-  }
-  h->tc_head[cls] = p[0];
-  h->tc_count[cls]--;
+  void **p = h->free[cls];
+  if (p == NULL && (p = refill(h, cls)) == NULL)
+    return NULL;
+  h->free[cls] = p[0];
   p[1] = NULL;
   return p;
 }
 
-/* Blocks of other heaps leaving a thread cache, gathered per owner so that
- * each owner gets one queue push per flush. */
+/* ---- frees ----------------------------------------------------------------- */
+
+void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
+{
+  mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
+  if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_run_off(p)))) {
+    mpca_bad_pointer(fn, p, "invalid pointer (not the start of an allocated small block)");
+    return;
+  }
+  if (mpca_unlikely(mpca_small_marked_free(p))) {
+    mpca_bad_pointer(fn, p, "double free (block is already free)");
+    return;
+  }
+  mpca_small_put_local(h, r, p);
+}
+
+void mpca_small_free_drained(mpca_heap *h, void *p)
+{
+  mpca_run *r = mpca_small_run_of(mpca_small_seg_of(p), p);
+  if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_run_off(p))))
+    mpca_fatal("mpcalloc: heap corruption: remote-freed block %p is not a slot of heap %p; aborting\n", p,
+               (void *)h);
+  mpca_small_put_local(h, r, p);
+}
+
+/* Checks of a block freed by a thread that does not own it; marks it free. */
+static int check_foreign(mpca_seg *seg, void *p, const char *fn)
+{
+  int cls = mpca_small_block_class((mpca_small_seg *)seg, p);
+  if (mpca_unlikely(cls < 0)) {
+    mpca_bad_pointer(fn, p, "invalid pointer (not the start of an allocated small block)");
+    return -1;
+  }
+  if (mpca_unlikely(mpca_small_marked_free(p))) {
+    mpca_bad_pointer(fn, p, "double free (block is already free)");
+    return -1;
+  }
+  ((void **)p)[1] = (void *)mpca_tc_key;
+  return cls;
+}
+
+bool mpca_small_free_remote_check(mpca_seg *seg, void *p, const char *fn) { return check_foreign(seg, p, fn) >= 0; }
+
+/* Blocks of other heaps leaving a foreign or free list, gathered per owner
+ * so that each owner gets one queue push per flush. */
 #define FOREIGN_OWNERS 4
 typedef struct foreign_batch {
   unsigned n;
@@ -267,22 +398,21 @@ typedef struct foreign_batch {
   } to[FOREIGN_OWNERS];
 } foreign_batch;
 
-static void foreign_send(mpca_heap *h, foreign_batch *fb)
+static void batch_send(mpca_heap *h, foreign_batch *fb)
 {
   for (unsigned i = 0; i < fb->n; i++)
     mpca_heap_send_chain(h, fb->to[i].owner, fb->to[i].first, fb->to[i].last, fb->to[i].count);
   fb->n = 0;
 }
 
-static void foreign_add(mpca_heap *h, foreign_batch *fb, mpca_heap *owner, void **p)
+static void batch_add(mpca_heap *h, foreign_batch *fb, mpca_heap *owner, void **p)
 {
-  p[1] = NULL; /* no longer cached: the owner's checks must not see the key */
   unsigned i = 0;
   while (i < fb->n && fb->to[i].owner != owner)
     i++;
   if (i == fb->n) {
     if (fb->n == FOREIGN_OWNERS)
-      foreign_send(h, fb);
+      batch_send(h, fb);
     i = fb->n++;
     fb->to[i].owner = owner;
     fb->to[i].first = fb->to[i].last = p;
@@ -295,102 +425,93 @@ static void foreign_add(mpca_heap *h, foreign_batch *fb, mpca_heap *owner, void 
   fb->to[i].count++;
 }
 
-/* Give all but `keep` cached blocks of class `cls` back: the heap's own to
- * their runs, other heaps' blocks to their owners' queues. */
-static void tc_flush(mpca_heap *h, unsigned cls, unsigned keep)
+/* Give every block of the list `p` back: the heap's own to their runs,
+ * other heaps' to their owners' queues (marked free on the way). */
+static void give_back(mpca_heap *h, void **p)
 {
-  void **p = h->tc_head[cls];
-  void **last_kept = NULL;
-  for (unsigned i = 0; i < keep && p; i++) {
-    last_kept = p;
-    p = p[0];
-  }
-  if (last_kept)
-    last_kept[0] = NULL;
-  else
-    h->tc_head[cls] = NULL;
-  h->tc_count[cls] = (uint16_t)(keep < h->tc_count[cls] ? keep : h->tc_count[cls]);
   foreign_batch fb;
   fb.n = 0;
-  unsigned own = 0;
   while (p) {
     void **next = p[0];
     mpca_small_seg *ss = mpca_small_seg_of(p);
-    if (mpca_unlikely(ss->hdr.owner != h)) {
-      foreign_add(h, &fb, ss->hdr.owner, p);
-    } else {
-      mpca_run *r = mpca_small_run_of(ss, p);
-      if (mpca_unlikely(mpca_run_free(r, p) != MPCA_RUN_FREED))
-        mpca_fatal("mpcalloc: heap corruption: cached block %p is not an allocated slot; aborting\n", (void *)p);
-      mpca_small_after_free(h, r);
-      own++;
-    }
+    if (ss->hdr.owner != h)
+      batch_add(h, &fb, ss->hdr.owner, p);
+    else
+      mpca_small_put_local(h, mpca_small_run_of(ss, p), p);
     p = next;
   }
-  mpca_stats_small_back(h, cls, own);
-  foreign_send(h, &fb);
-}
-
-/* A block carrying the cache key is free in a thread cache: ours, or
- * another thread's, which may hold blocks of our runs. Allocation always
- * clears the key and a flush to the owner's queue too, so a block in use
- * carries it only if the program wrote that random value there itself. */
-MPCA_INLINE bool marked_free(const void *p) { return ((void *const *)p)[1] == (void *)mpca_tc_key; }
-
-void mpca_small_run_changed(mpca_heap *h, mpca_run *r)
-{
-  if (r->state == MPCA_RUN_FULL) {
-    if (r->nfree == r->nslots) { /* a one-slot run went from full to empty */
-      run_release(h, r);
-      return;
-    }
-    r->state = MPCA_RUN_PARTIAL;
-    mpca_list_push(&h->partial[r->cls], &r->link);
-  } else if (r->state == MPCA_RUN_PARTIAL && r->nfree == r->nslots) {
-    mpca_list_remove(&r->link);
-    run_release(h, r);
-  }
-}
-
-void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, enum mpca_free_mode mode)
-{
-  mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
-  ptrdiff_t slot = mpca_run_slot(r, p);
-  if (mpca_unlikely(slot < 0)) {
-    mpca_bad_pointer(fn, p, "invalid pointer (not the start of an allocated small block)");
-    return;
-  }
-  unsigned cls = r->cls;
-  if (mpca_unlikely((r->bitmap[slot / 64] >> (slot % 64)) & 1) || mpca_unlikely(marked_free(p))) {
-    mpca_bad_pointer(fn, p, "double free (block is already free)");
-    return;
-  }
-  if (mode != MPCA_FREE_RUN && mpca_tc_has_room(h, cls)) {
-    mpca_tc_push(h, cls, p);
-  } else if (mode != MPCA_FREE_CACHE) {
-    mpca_run_free(r, p); /* checked above: cannot fail */
-    mpca_stats_small_back(h, cls, 1);
-    mpca_small_after_free(h, r);
-  } else {
-    tc_flush(h, cls, mpca_classes[cls].tc_max / 2);
-    mpca_tc_push(h, cls, p);
-  }
+  batch_send(h, &fb);
 }
 
 void mpca_small_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
 {
-  int cls = mpca_small_block_class((mpca_small_seg *)seg, p);
-  if (mpca_unlikely(cls < 0)) {
-    mpca_bad_pointer(fn, p, "invalid pointer (not the start of an allocated small block)");
+  int cls = check_foreign(seg, p, fn);
+  if (cls < 0)
     return;
+  void **b = p;
+  b[0] = h->foreign[cls];
+  h->foreign[cls] = b;
+  if (mpca_unlikely(++h->nforeign[cls] > mpca_classes[cls].foreign_max)) {
+    void **list = h->foreign[cls];
+    h->foreign[cls] = NULL;
+    h->nforeign[cls] = 0;
+    give_back(h, list);
   }
-  if (mpca_unlikely(marked_free(p))) {
-    mpca_bad_pointer(fn, p, "double free (block is already free)");
-    return;
+}
+
+/* ---- whole heap ------------------------------------------------------------ */
+
+void mpca_small_flush(mpca_heap *h)
+{
+  for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
+    void **list = h->free[c];
+    h->free[c] = NULL;
+    h->tc_count[c] = 0;
+    give_back(h, list);
+    list = h->foreign[c];
+    h->foreign[c] = NULL;
+    h->nforeign[c] = 0;
+    give_back(h, list);
+    mpca_run *r = h->cur[c];
+    if (r == &mpca_run_none)
+      continue;
+    h->cur[c] = &mpca_run_none;
+    if (r->used == 0) {
+      run_release(h, r);
+    } else if (r->local_free != NULL || r->carved < r->nslots) {
+      r->state = MPCA_RUN_PARTIAL;
+      mpca_list_push(&h->partial[c], &r->link);
+      sync_run(h, r);
+    } else {
+      make_full(h, r);
+    }
   }
-  if (!mpca_tc_has_room(h, (unsigned)cls))
-    tc_flush(h, (unsigned)cls, mpca_classes[cls].tc_max / 2);
-  mpca_tc_push(h, (unsigned)cls, p);
+}
+
+static unsigned list_length(void *const *p)
+{
+  unsigned n = 0;
+  for (; p; p = p[0])
+    n++;
+  return n;
+}
+
+unsigned mpca_small_cached(const mpca_heap *h, unsigned cls)
+{
+  return list_length(h->free[cls]) + list_length(h->foreign[cls]);
+}
+
+void mpca_small_sync_stats(mpca_heap *h)
+{
+  mpca_list *lists[2] = {&h->small_avail, &h->small_full};
+  for (int k = 0; k < 2; k++)
+    for (mpca_list *n = lists[k]->next; n != lists[k]; n = n->next) {
+      mpca_small_seg *ss = (mpca_small_seg *)mpca_container_of(n, mpca_seg, link);
+      for (uint64_t m = ~ss->hdr.free_runs & ALL_RUNS; m; m &= m - 1)
+        sync_run(h, &ss->runs[__builtin_ctzll(m)]);
+    }
+  for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++)
+    h->tc_count[c] = (uint16_t)list_length(h->free[c]);
 }
 
 size_t mpca_small_purge(mpca_heap *h, bool only_aged)
@@ -411,7 +532,8 @@ size_t mpca_small_purge(mpca_heap *h, bool only_aged)
       }
       while (todo) {
         unsigned first = (unsigned)__builtin_ctzll(todo);
-        unsigned len = (unsigned)__builtin_ctzll(~(todo >> first) | ((uint64_t)1 << (63 - first)) << 1);
+        uint64_t rest = ~(todo >> first); /* 0 bits: the stretch */
+        unsigned len = rest ? (unsigned)__builtin_ctzll(rest) : 64;
         if (first + len > 64)
           len = 64 - first;
         purged += mpca_os_purge((char *)ss + (size_t)first * MPCA_RUN_SIZE, (size_t)len * MPCA_RUN_SIZE);
@@ -421,23 +543,4 @@ size_t mpca_small_purge(mpca_heap *h, bool only_aged)
       }
     }
   return purged;
-}
-
-void mpca_small_flush(mpca_heap *h)
-{
-  for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
-    tc_flush(h, c, 0);
-    mpca_run *r = h->cur[c];
-    if (r == &mpca_run_empty)
-      continue;
-    h->cur[c] = &mpca_run_empty;
-    if (r->nfree == r->nslots) {
-      run_release(h, r);
-    } else if (r->nfree == 0) {
-      r->state = MPCA_RUN_FULL;
-    } else {
-      r->state = MPCA_RUN_PARTIAL;
-      mpca_list_push(&h->partial[c], &r->link);
-    }
-  }
 }

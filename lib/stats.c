@@ -107,6 +107,11 @@ typedef struct snapshot {
 
 static void gather(snapshot *sn)
 {
+  /* the calling thread's own figures are made exact (other threads' gauges
+   * lag by what their runs did since their last slow-path event) */
+  mpca_heap *me = mpca_heap_mine();
+  if (me != NULL)
+    mpca_small_sync_stats(me);
   memset(sn, 0, sizeof *sn);
   struct mpc_alloc_stats *s = &sn->s;
   uint64_t in_use[NNODES] = {0}, small_sum = 0, medium_sum = 0, peak_sum = 0;
@@ -114,7 +119,7 @@ static void gather(snapshot *sn)
   for (mpca_heap *h = mpca_heap_first(); h; h = h->all_next) {
     uint64_t small = 0;
     for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
-      uint64_t out = RD(h->small_slots[c]), tc = RD(h->tc_count[c]);
+      uint64_t out = RD(h->small_slots[c]), tc = (uint64_t)RD(h->tc_count[c]) + RD(h->nforeign[c]);
       uint64_t live = out > tc ? out - tc : 0; /* a racing refill may be half seen */
       sn->cls_count[c] += live;
       sn->cls_runs[c] += RD(h->small_runs[c]);

@@ -5,8 +5,9 @@
  * full, partial, released), macro blocks going back to the source, remote
  * frees drained by the owner, heaps abandoned and adopted, and blocks freed
  * to an abandoned heap drained by the freeing thread; blocks of other heaps
- * held in a thread cache and flushed back to their owners per owner; the
- * purge delay handing back pages that stayed free for a whole tick. */
+ * kept in a foreign list, reused, and sent back to their owners per owner;
+ * double and invalid frees on every path; the statistics gauges; the purge
+ * delay handing back pages that stayed free for a whole tick. */
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,6 +28,8 @@ static void setup(void) { mpca_global_init(); }
 
 static void *salloc(mpca_heap *h, size_t size) { return mpca_small_malloc_slow(h, mpca_small_class(size)); }
 static void lfree(mpca_heap *h, void *p) { mpca_heap_free_local(h, mpca_registry_lookup(p), p, "free"); }
+/* A free by a thread with no heap: straight to the owner's queue. */
+static void rfree(void *p) { mpca_free_slow(p, mpca_registry_entry(p), &mpca_heap_none, "free"); }
 
 /* Resident pages of [p, p + len) (whole pages inside it). */
 static size_t resident(void *p, size_t len)
@@ -53,44 +56,76 @@ START_TEST(test_run_life_cycle)
     ck_assert_ptr_nonnull(p[i]);
     memset(p[i], (int)i, 64);
   }
-  mpca_run *r0 = mpca_small_run_of((mpca_small_seg *)mpca_registry_lookup(p[0]), p[0]);
+  mpca_small_seg *ss = mpca_small_seg_of(p[0]);
+  mpca_run *r0 = mpca_small_run_of(ss, p[0]);
+  /* the first two runs are full (their count kept at 1), the third current */
   ck_assert_int_eq(r0->state, MPCA_RUN_FULL);
-  ck_assert_ptr_eq(h->cur[cls], mpca_small_run_of((mpca_small_seg *)mpca_registry_lookup(p[3 * n - 1]), p[3 * n - 1]));
-  /* local frees land in the thread cache first: the run does not change */
-  unsigned tc_max = mpca_classes[cls].tc_max;
+  ck_assert_int_eq(r0->used, 1);
+  ck_assert_ptr_eq(h->cur[cls], mpca_small_run_of(mpca_small_seg_of(p[3 * n - 1]), p[3 * n - 1]));
+  ck_assert_uint_eq(h->small_slots[cls], 2 * n + h->cur[cls]->carved);
+  /* the first block back into a full run makes it partial */
   lfree(h, p[1]);
-  ck_assert_int_eq(r0->state, MPCA_RUN_FULL);
-  ck_assert_ptr_eq(h->tc_head[cls], p[1]);
-  ck_assert_uint_eq(h->tc_count[cls], 1);
-  /* past the cache's capacity half of it goes back to the bitmaps */
-  for (unsigned i = 2; i <= tc_max + 1; i++)
-    lfree(h, p[i]);
-  ck_assert_uint_le(h->tc_count[cls], tc_max);
   ck_assert_int_eq(r0->state, MPCA_RUN_PARTIAL);
+  ck_assert_int_eq(r0->used, (int)n - 1);
+  ck_assert_ptr_eq(r0->local_free, p[1]);
   ck_assert(!mpca_list_empty(&h->partial[cls]));
-  for (unsigned i = 0; i < n; i++)
-    if (i == 0 || i > tc_max + 1)
-      lfree(h, p[i]);
+  /* the last one back gives the run back to its macro block */
   uint64_t released = h->cnt.small_runs_released;
+  for (unsigned i = 0; i < n; i++)
+    if (i != 1)
+      lfree(h, p[i]);
+  ck_assert_int_eq(r0->state, MPCA_RUN_FREE);
+  ck_assert_uint_eq(r0->below, 0);
+  ck_assert_uint_eq(h->cnt.small_runs_released, released + 1);
+  ck_assert(mpca_list_empty(&h->partial[cls]));
   for (unsigned i = n; i < 3 * n; i++)
     lfree(h, p[i]);
-  mpca_heap_trim(h); /* empties the cache: every run is free and released */
-  ck_assert_int_eq(r0->state, MPCA_RUN_FREE);
-  ck_assert_uint_eq(r0->nslots, 0);
-  ck_assert(mpca_list_empty(&h->partial[cls]));
-  ck_assert_uint_eq(h->cnt.small_runs_released, released + 3);
-  ck_assert_ptr_null(h->tc_head[cls]);
-  free(p);
+  /* the current run stays current while empty; a trim gives it back */
+  ck_assert_int_eq(h->cur[cls]->state, MPCA_RUN_CURRENT);
   mpca_heap_trim(h);
+  ck_assert_ptr_eq(h->cur[cls], &mpca_run_none);
+  ck_assert_ptr_null(h->free[cls]);
+  ck_assert_uint_eq(h->cnt.small_runs_released, released + 3);
+  ck_assert_uint_eq(h->small_slots[cls], 0);
+  ck_assert_uint_eq(h->small_used, 0);
+  free(p);
   ck_assert_uint_eq(h->small_empty_segs, 0);
   ck_assert(mpca_list_empty(&h->small_avail));
+}
+END_TEST
+
+START_TEST(test_partial_run_reused_before_new)
+{
+  /* a full run that got blocks back is used again before a new run is made */
+  mpca_heap *h = mpca_heap_acquire();
+  unsigned n = mpca_classes[mpca_small_class(512)].nslots;
+  void **p = calloc(2 * n, sizeof *p);
+  for (unsigned i = 0; i < 2 * n; i++)
+    p[i] = salloc(h, 512);
+  mpca_run *r0 = mpca_small_run_of(mpca_small_seg_of(p[0]), p[0]);
+  for (unsigned i = 0; i < n; i += 2)
+    lfree(h, p[i]);
+  ck_assert_int_eq(r0->state, MPCA_RUN_PARTIAL);
+  uint64_t made = h->cnt.small_runs_made;
+  /* use up what the current run has, then the partial run comes back */
+  for (unsigned i = 0; i < n / 2; i++) {
+    void *q = salloc(h, 512);
+    ck_assert_ptr_nonnull(q);
+    if (mpca_small_run_of(mpca_small_seg_of(q), q) == r0)
+      break;
+    p[2 * n - 1 - i % n] = q; /* keep it allocated (leaked into the test's array) */
+  }
+  ck_assert_ptr_eq(h->cur[mpca_small_class(512)], r0);
+  ck_assert_uint_eq(h->cnt.small_runs_made, made);
+  free(p);
+  mpca_heap_abandon(h);
 }
 END_TEST
 
 START_TEST(test_many_classes_many_blocks)
 {
   mpca_heap *h = mpca_heap_acquire();
-  enum { N = 50000 };
+  enum { N = 6000 }; /* about 100 MiB: sizes up to 32 KiB */
   void **p = malloc(N * sizeof *p);
   unsigned seed = 1;
   for (int i = 0; i < N; i++) {
@@ -122,7 +157,7 @@ static void *remote_freer(void *arg)
 {
   struct pair *pr = arg;
   for (int i = 0; i < pr->n; i++)
-    mpca_heap_free_remote(NULL, mpca_registry_lookup(pr->blocks[i]), pr->blocks[i]);
+    rfree(pr->blocks[i]);
   return NULL;
 }
 
@@ -142,13 +177,15 @@ START_TEST(test_remote_free_drained_by_owner)
   mpca_heap_drain(h);
   ck_assert_uint_eq(h->cnt.remote_received - before, N);
   ck_assert(!mpca_remote_pending(&h->rfq));
-  /* the slots are free again: the same addresses come back */
-  void *again = salloc(h, 100);
+  /* the slots are free again: the same addresses come back once what was
+   * carved before is used up */
   int found = 0;
-  for (int i = 0; i < N; i++)
-    found |= b[i] == again;
+  for (int k = 0; k < N && !found; k++) {
+    void *again = salloc(h, 100);
+    for (int i = 0; i < N; i++)
+      found |= b[i] == again;
+  }
   ck_assert(found);
-  lfree(h, again);
 }
 END_TEST
 
@@ -167,7 +204,7 @@ START_TEST(test_abandon_and_adopt)
   mpca_heap_abandon(h);
   ck_assert_int_eq(atomic_load(&h->state), MPCA_HEAP_ABANDONED);
   /* a block freed to an abandoned heap is drained by the freeing thread */
-  mpca_heap_free_remote(NULL, mpca_registry_lookup(keep), keep);
+  rfree(keep);
   ck_assert(!mpca_remote_pending(&h->rfq));
   ck_assert_int_eq(atomic_load(&h->state), MPCA_HEAP_ABANDONED);
   mpca_heap *got = NULL;
@@ -187,7 +224,16 @@ START_TEST(test_cached_double_free_aborts)
   void *b = salloc(h, 48);
   lfree(h, a);
   lfree(h, b);
-  lfree(h, a); /* a sits in the thread cache, not yet in the bitmap */
+  lfree(h, a); /* a sits in its run's local_free list */
+}
+END_TEST
+
+START_TEST(test_never_allocated_slot_free_aborts)
+{
+  /* a slot carved into the free list but never handed out is free */
+  mpca_heap *h = mpca_heap_acquire();
+  char *a = salloc(h, 48);
+  lfree(h, a + 48);
 }
 END_TEST
 
@@ -204,31 +250,35 @@ static void ffree(mpca_heap *h, void *p) { mpca_small_free_foreign(h, mpca_regis
 
 START_TEST(test_foreign_free_cached_then_returned)
 {
-  /* heap b frees blocks of heap a: they wait in b's thread cache (still
-   * allocated in a's runs) and go back to a's queue when b flushes */
+  /* heap b frees blocks of heap a: they wait in b's foreign list (still
+   * counted as used in a's run) and go back to a's queue when b flushes */
   mpca_heap *a = mpca_heap_acquire(), *b = mpca_heap_acquire();
   unsigned cls = mpca_small_class(80);
   void *p = salloc(a, 80);
   mpca_run *r = mpca_small_run_of(mpca_small_seg_of(p), p);
-  unsigned nfree = r->nfree;
+  int used = r->used;
   ffree(b, p);
-  ck_assert_ptr_eq(b->tc_head[cls], p);
-  ck_assert_uint_eq(r->nfree, nfree);
+  ck_assert_ptr_eq(b->foreign[cls], p);
+  ck_assert_uint_eq(b->nforeign[cls], 1);
+  ck_assert(mpca_small_marked_free(p));
+  ck_assert_int_eq(r->used, used);
   ck_assert_uint_eq(queued(a), 0);
-  /* b reuses it for its own malloc: the key is cleared */
+  /* b reuses it for its own malloc: the mark is cleared */
   void **q = salloc(b, 80);
   ck_assert_ptr_eq(q, p);
-  ck_assert_ptr_null(q[1]);
+  ck_assert(!mpca_small_marked_free(q));
+  ck_assert_uint_eq(b->nforeign[cls], 0);
   ffree(b, q);
   uint64_t sent = b->cnt.remote_sent;
   mpca_heap_trim(b);
   ck_assert_uint_eq(b->cnt.remote_sent, sent + 1);
   ck_assert_uint_eq(queued(a), 1);
-  ck_assert_ptr_ne(((void **)p)[1], (void *)mpca_tc_key); /* flushed blocks carry no key */
+  ck_assert(mpca_small_marked_free(p)); /* free while on its way home */
   uint64_t received = a->cnt.remote_received;
   mpca_heap_drain(a);
   ck_assert_uint_eq(a->cnt.remote_received, received + 1);
-  ck_assert_ptr_eq(a->tc_head[cls], p); /* back in its owner's cache */
+  ck_assert_int_eq(r->used, used - 1);
+  ck_assert_ptr_eq(r->local_free, p); /* back in its run */
   mpca_heap_trim(a);
   ck_assert_uint_eq(r->state, MPCA_RUN_FREE);
 }
@@ -236,8 +286,8 @@ END_TEST
 
 START_TEST(test_foreign_flush_batches_per_owner)
 {
-  /* blocks of 7 owners (more than one flush batch holds) in b's cache: a
-   * flush gives each owner exactly its own blocks, in one chain */
+  /* blocks of 7 owners (more than one flush batch holds) in b's foreign
+   * list, past its bound: each owner gets exactly its own blocks */
   enum { OWNERS = 7, EACH = 40 };
   mpca_heap *own[OWNERS], *b = mpca_heap_acquire();
   unsigned cls = mpca_small_class(256);
@@ -247,13 +297,13 @@ START_TEST(test_foreign_flush_batches_per_owner)
     for (int i = 0; i < EACH; i++)
       blk[o][i] = salloc(own[o], 256);
   }
-  ck_assert_uint_ge(mpca_classes[cls].tc_max, OWNERS * EACH / 8);
+  ck_assert_uint_lt(mpca_classes[cls].foreign_max, OWNERS * EACH);
   for (int i = 0; i < EACH; i++)
     for (int o = 0; o < OWNERS; o++)
       ffree(b, blk[o][i]);
-  ck_assert_uint_le(b->tc_count[cls], mpca_classes[cls].tc_max);
+  ck_assert_uint_le(b->nforeign[cls], mpca_classes[cls].foreign_max);
   mpca_heap_trim(b);
-  ck_assert_uint_eq(b->tc_count[cls], 0);
+  ck_assert_uint_eq(b->nforeign[cls], 0);
   for (int o = 0; o < OWNERS; o++) {
     ck_assert_uint_eq(queued(own[o]), EACH);
     for (mpca_rnode *r = atomic_load(&own[o]->rfq.head); r; r = r->next)
@@ -273,10 +323,10 @@ START_TEST(test_other_node_goes_to_owner_queue)
   mpca_seg *seg = mpca_registry_lookup(p);
   int node = b->node;
   b->node = (int)seg->node + 1;
-  mpca_free_slow(p, seg, b, "free");
+  mpca_free_slow(p, mpca_registry_entry(p), b, "free");
   b->node = node;
   ck_assert_uint_eq(queued(a), 1);
-  ck_assert_uint_eq(b->tc_count[mpca_small_class(48)], 0);
+  ck_assert_uint_eq(b->nforeign[mpca_small_class(48)], 0);
   mpca_heap_drain(a);
 }
 END_TEST
@@ -388,6 +438,7 @@ int main(void)
   tcase_set_timeout(tc, 60);
   tcase_add_checked_fixture(tc, setup, NULL);
   tcase_add_test(tc, test_run_life_cycle);
+  tcase_add_test(tc, test_partial_run_reused_before_new);
   tcase_add_test(tc, test_many_classes_many_blocks);
   tcase_add_test(tc, test_remote_free_drained_by_owner);
   tcase_add_test(tc, test_abandon_and_adopt);
@@ -400,6 +451,7 @@ int main(void)
   tcase_add_test_raise_signal(tc, test_foreign_interior_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_small_double_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_cached_double_free_aborts, SIGABRT);
+  tcase_add_test_raise_signal(tc, test_never_allocated_slot_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_interior_free_aborts, SIGABRT);
   suite_add_tcase(s, tc);
   return unit_run(s);

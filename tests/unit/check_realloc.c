@@ -31,7 +31,7 @@ static void check(const unsigned char *p, size_t n, unsigned seed)
 
 START_TEST(test_all_directions)
 {
-  static const size_t sizes[] = {24, 1000, 3000, 200 * KIB, 900 * KIB, 3 * MIB, 40 * MIB};
+  static const size_t sizes[] = {24, 1000, 3000, 20 * KIB, 40 * KIB, 200 * KIB, 900 * KIB, 3 * MIB, 40 * MIB};
   enum { N = sizeof sizes / sizeof *sizes };
   for (unsigned a = 0; a < N; a++)
     for (unsigned b = 0; b < N; b++) {
@@ -50,16 +50,18 @@ END_TEST
 START_TEST(test_medium_grows_in_place)
 {
   mpca_heap *h = mpca_heap_get();
-  unsigned char *p = mpca_alloc(5000, false);
-  unsigned char *q = mpca_alloc(5000, false);
-  unsigned char *guard = mpca_alloc(5000, false);
-  fill(p, 5000, 3);
+  /* medium blocks start above the small classes */
+  const size_t m = MPCA_SMALL_MAX + 5000;
+  unsigned char *p = mpca_alloc(m, false);
+  unsigned char *q = mpca_alloc(m, false);
+  unsigned char *guard = mpca_alloc(m, false);
+  fill(p, m, 3);
   mpca_free(q);
   uint64_t moves = h->cnt.realloc_moves;
-  unsigned char *r = mpca_realloc(p, 9000);
+  unsigned char *r = mpca_realloc(p, 2 * m - 1000);
   ck_assert_ptr_eq(r, p);
   ck_assert_uint_eq(h->cnt.realloc_moves, moves);
-  check(r, 5000, 3);
+  check(r, m, 3);
   mpca_free(r);
   mpca_free(guard);
 }
