@@ -136,6 +136,17 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
   errno = saved;
 }
 
+void mpca_free_other(void *p, uintptr_t e, mpca_heap *h)
+{
+  if ((e & MPCA_REG_SMALL) && h != &mpca_heap_none) {
+    const mpca_small_seg *ss = mpca_small_seg_of(p);
+    if ((int)ss->hdr.node == h->node && (mpca_heap *)(e - MPCA_REG_SMALL) != h &&
+        mpca_small_free_foreign_fast(h, ss, p))
+      return;
+  }
+  mpca_free_slow(p, e, h, "free");
+}
+
 void mpca_free(void *p)
 {
   if (p == NULL)
@@ -143,7 +154,7 @@ void mpca_free(void *p)
   uintptr_t e = mpca_registry_entry(p);
   mpca_heap *h = mpca_tls_heap;
   if (!mpca_small_free_fast(h, e, p))
-    mpca_free_slow(p, e, h, "free");
+    mpca_free_other(p, e, h);
 }
 
 /* Usable size of a block we own, or 0 after reporting a bad pointer. */

@@ -61,6 +61,10 @@ MPCA_INTERNAL void *mpca_alloc_aligned(size_t align, size_t size);
  * placeholder mpca_heap_none when it has none), once the fast path declined
  * it. Preserves errno. */
 MPCA_INTERNAL MPCA_NOINLINE void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn);
+/* free() once the owner's fast path declined: a small block of another heap
+ * of the calling thread's NUMA node goes to its foreign list here (checked,
+ * without the slow path's set-up), anything else to mpca_free_slow. */
+MPCA_INTERNAL MPCA_NOINLINE void mpca_free_other(void *p, uintptr_t e, mpca_heap *h);
 MPCA_INTERNAL void mpca_free(void *p);
 /* Usable size of a block we own, or 0 after reporting a bad pointer. */
 MPCA_INTERNAL size_t mpca_usable_size(mpca_seg *seg, void *p, const char *fn);

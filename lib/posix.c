@@ -30,7 +30,7 @@ MPCA_EXPORT void free(void *p)
   mpca_heap *h = mpca_tls_heap;
   if (mpca_likely(mpca_small_free_fast(h, e, p)))
     return;
-  mpca_free_slow(p, e, h, "free");
+  mpca_free_other(p, e, h);
 }
 
 MPCA_EXPORT void *calloc(size_t n, size_t m)

@@ -443,20 +443,18 @@ static void give_back(mpca_heap *h, void **p)
   batch_send(h, &fb);
 }
 
+void mpca_small_foreign_flush(mpca_heap *h, unsigned cls)
+{
+  void **list = h->foreign[cls];
+  h->foreign[cls] = NULL;
+  h->nforeign[cls] = 0;
+  give_back(h, list);
+}
+
 void mpca_small_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
 {
-  int cls = check_foreign(seg, p, fn);
-  if (cls < 0)
-    return;
-  void **b = p;
-  b[0] = h->foreign[cls];
-  h->foreign[cls] = b;
-  if (mpca_unlikely(++h->nforeign[cls] > mpca_classes[cls].foreign_max)) {
-    void **list = h->foreign[cls];
-    h->foreign[cls] = NULL;
-    h->nforeign[cls] = 0;
-    give_back(h, list);
-  }
+  if (!mpca_small_free_foreign_fast(h, (mpca_small_seg *)seg, p))
+    check_foreign(seg, p, fn); /* reports what is wrong */
 }
 
 /* ---- whole heap ------------------------------------------------------------ */
