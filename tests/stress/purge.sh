@@ -34,8 +34,11 @@ for delay in 0 1ms; do
 	munmaps=$(echo "$calls" | sed -n 's/.*munmap \([0-9]*\).*/\1/p')
 	madvises=$(echo "$calls" | sed -n 's/.*madvise \([0-9]*\).*/\1/p')
 	# at the default delay, a run of this length makes about 200 munmap calls
-	# and no madvise call
-	if [ "${munmaps:-0}" -lt 500 ] || [ "${madvises:-0}" -lt 500 ]; then
+	# and no madvise call; with the delay at 0 or 1ms 600-900 munmap calls
+	# (cached blocks) and 120-150 madvise calls (free runs and large free
+	# chunks: since blocks up to 32 KiB live in runs, few medium chunks are
+	# freed, and the owner's frees tick no clock)
+	if [ "${munmaps:-0}" -lt 400 ] || [ "${madvises:-0}" -lt 50 ]; then
 		echo "FAIL: MPCALLOC_PURGE_DELAY=$delay: too few purges ($calls)" >&2
 		failures=$((failures + 1))
 	fi
