@@ -19,7 +19,10 @@ BENCH_PROGS = \
 	bench/wl_realloc \
 	bench/wl_bigarrays \
 	bench/wl_threads \
-	bench/wl_retention
+	bench/wl_retention \
+	bench/wl_swap \
+	bench/wl_mixed \
+	bench/wl_mid
 EXTRA_PROGRAMS = $(BENCH_PROGS)
 
 BENCH_LIBS = -lpthread -ldl
@@ -43,8 +46,14 @@ bench_wl_threads_SOURCES = bench/wl_threads.c bench/bench.h
 bench_wl_threads_LDADD = $(BENCH_LIBS)
 bench_wl_retention_SOURCES = bench/wl_retention.c bench/bench.h
 bench_wl_retention_LDADD = $(BENCH_LIBS)
+bench_wl_swap_SOURCES = bench/wl_swap.c bench/bench.h
+bench_wl_swap_LDADD = $(BENCH_LIBS)
+bench_wl_mixed_SOURCES = bench/wl_mixed.c bench/bench.h
+bench_wl_mixed_LDADD = $(BENCH_LIBS) -lm
+bench_wl_mid_SOURCES = bench/wl_mid.c bench/bench.h
+bench_wl_mid_LDADD = $(BENCH_LIBS)
 
-EXTRA_DIST += bench/run.sh bench/run.py bench/wl_python.py \
+EXTRA_DIST += bench/run.sh bench/run.py bench/wl_python.py bench/wl_numpy.py \
 	bench/README.md bench/RESULTS.md
 CLEANFILES += $(BENCH_PROGS)
 

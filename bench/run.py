@@ -43,12 +43,15 @@ EXIT_VERIFY, EXIT_PRELOAD, EXIT_FLAGGED, EXIT_USAGE = 2, 3, 4, 64
 class Workload:
     """One workload: how to start it and what it stresses."""
 
-    def __init__(self, name, kind, what, prog=None, threads=False, extras=()):
+    def __init__(self, name, kind, what, prog=None, threads=False, extras=(), args=(),
+                 needs=None):
         self.name = name
         self.kind = kind          # "c", "python" or "gcc"
         self.what = what
-        self.prog = prog
+        self.prog = prog          # C program, or the python script's file name
         self.threads = threads    # takes --threads
+        self.args = list(args)    # fixed arguments (before --quick)
+        self.needs = needs        # python module the script needs (else skipped)
         # Extra metrics the program prints as key=value: (key, column title,
         # divisor for display)
         self.extras = extras
@@ -75,7 +78,18 @@ WORKLOADS = [
                      ("warm_faults_per_array", "page faults per array, second half", 1))),
     Workload("threads", "c", "thousands of short-lived threads that allocate",
              "wl_threads", threads=True),
-    Workload("python", "python", "python3 (PYTHONMALLOC=malloc): dicts, lists, strings, JSON"),
+    Workload("python", "python", "python3 (PYTHONMALLOC=malloc): dicts, lists, strings, JSON",
+             "wl_python.py"),
+    Workload("numpy", "python", "python3 + NumPy: heat stencil, FFTs, solves; MiB temporaries",
+             "wl_numpy.py", needs="numpy"),
+    Workload("swap", "c", "threads swap halves of a shared table every round (barrier)",
+             "wl_swap", threads=True),
+    Workload("handoff", "c", "short-lived threads hand half their blocks to the next one",
+             "wl_threads", threads=True, args=("--keep", "100")),
+    Workload("mixed", "c", "random sizes 8 B-4 MiB, random lifetimes, 1 in 8 posix_memalign",
+             "wl_mixed", threads=True),
+    Workload("mid", "c", "blocks of 1-32 KiB, random lifetimes, 1 in 16 freed remotely",
+             "wl_mid", threads=True),
     Workload("gcc", "gcc", "gcc -O2 -c of a generated C file"),
     Workload("retention", "c", "RSS of a big phase then a small phase; RSS after freeing all",
              "wl_retention",
@@ -340,7 +354,12 @@ class Suite:
                 self.python = self.args.python or (
                     "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.executable)
                 if not self.python or not os.access(self.python, os.X_OK):
-                    say("skipping workload python: no python3 interpreter")
+                    say(f"skipping workload {wl.name}: no python3 interpreter")
+                    continue
+                if wl.needs and subprocess.run([self.python, "-c", f"import {wl.needs}"],
+                                               capture_output=True, check=False).returncode != 0:
+                    say(f"skipping workload {wl.name}: {self.python} has no module {wl.needs} "
+                        f"(Debian: python3-{wl.needs})")
                     continue
             elif wl.kind == "gcc":
                 self.cc = shutil.which(self.args.cc)
@@ -362,12 +381,12 @@ class Suite:
     def command(self, wl, alloc):
         quick = ["--quick"] if self.args.quick else []
         if wl.kind == "c":
-            cmd = [os.path.join(self.args.bin, wl.prog)] + quick
+            cmd = [os.path.join(self.args.bin, wl.prog)] + wl.args + quick
             if wl.threads and self.args.threads:
                 cmd += ["--threads", str(self.args.threads)]
             return cmd
         if wl.kind == "python":
-            return [self.python, os.path.join(HERE, "wl_python.py")] + quick
+            return [self.python, os.path.join(HERE, wl.prog)] + quick
         d = os.path.join(self.out, "gcc")
         return [self.cc, "-O2", "-c", os.path.join(d, "gen.c"), "-o",
                 os.path.join(d, f"gen-{alloc}.o")]

@@ -258,10 +258,12 @@ size_t mpca_small_release_empty(mpca_heap *h, unsigned keep)
 void mpca_small_run_event(mpca_heap *h, mpca_run *r)
 {
   if (r->state == MPCA_RUN_FULL) {
-    /* first block back into a full run: it has room again */
+    /* first block back into a full run: it has room again. It joins the
+     * partial list at the end, so that the runs taken first are those that
+     * had time to get more blocks back (a run of 32 KiB blocks holds two). */
     r->used = r->nslots - 1;
     r->state = MPCA_RUN_PARTIAL;
-    mpca_list_push(&h->partial[r->cls], &r->link);
+    mpca_list_push(h->partial[r->cls].prev, &r->link);
   }
   if (r->used == 0 && r->state == MPCA_RUN_PARTIAL) {
     mpca_list_remove(&r->link);
