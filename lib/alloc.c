@@ -20,7 +20,7 @@
 
 void *mpca_small_alloc_slow(mpca_heap *h, size_t size)
 {
-  if (mpca_unlikely(h == &mpca_heap_none) && (h = mpca_thread_init()) == NULL)
+  if (mpca_unlikely(mpca_heap_is_placeholder(h)) && (h = mpca_thread_init()) == NULL)
     return NULL; /* errno ENOMEM */
   mpca_heap_tick(h);
   if (mpca_remote_pending(&h->rfq))
@@ -108,7 +108,7 @@ static void free_small_other(void *p, mpca_seg *seg, mpca_heap *owner, mpca_heap
 void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
 {
   int saved = errno;
-  if (h == &mpca_heap_none) {
+  if (mpca_heap_is_placeholder(h)) {
     h = NULL;
   } else {
     mpca_heap_tick(h);
@@ -138,7 +138,16 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
 
 void mpca_free_other(void *p, uintptr_t e, mpca_heap *h)
 {
-  if ((e & MPCA_REG_SMALL) && h != &mpca_heap_none) {
+  /* A thread that frees other threads' blocks before it ever allocates
+   * (a consumer) gets a heap too: its frees then go home in batches. */
+  if ((e & MPCA_REG_SMALL) && h == &mpca_heap_none) {
+    int saved = errno;
+    mpca_heap *mine = mpca_thread_init();
+    errno = saved;
+    if (mine != NULL)
+      h = mine;
+  }
+  if ((e & MPCA_REG_SMALL) && !mpca_heap_is_placeholder(h)) {
     const mpca_small_seg *ss = mpca_small_seg_of(p);
     if ((int)ss->hdr.node == h->node && (mpca_heap *)(e - MPCA_REG_SMALL) != h &&
         mpca_small_free_foreign_fast(h, ss, p))

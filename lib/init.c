@@ -22,7 +22,7 @@
 #include "mpca_source.h"
 #include "mpca_stats.h"
 
-mpca_heap mpca_heap_none;
+mpca_heap mpca_heap_none, mpca_heap_gone;
 __thread mpca_heap *mpca_tls_heap __attribute__((tls_model("initial-exec"))) = &mpca_heap_none;
 
 enum { INIT_NONE, INIT_RUNNING, INIT_DONE };
@@ -35,7 +35,7 @@ extern char **environ;
 static void thread_exit(void *arg)
 {
   mpca_heap *h = arg;
-  mpca_tls_heap = &mpca_heap_none;
+  mpca_tls_heap = &mpca_heap_gone;
   if (h)
     mpca_heap_abandon(h);
 }

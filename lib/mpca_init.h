@@ -7,14 +7,18 @@
 
 #include "mpca_types.h"
 
-/* The heap of a thread that has none yet (or no longer: after its exit
- * handler ran): its free lists are empty and it owns no memory, so the
- * malloc fast path needs no NULL test and the free fast path never matches
- * it. Nothing is ever done to it. */
+/* The heap of a thread that has none yet (mpca_heap_none), or no longer
+ * (mpca_heap_gone: its exit handler ran; a free then goes straight to the
+ * owner, and an allocation makes a heap again): their free lists are empty
+ * and they own no memory, so the malloc fast path needs no NULL test and
+ * the free fast path never matches them. Nothing is ever done to them. */
 extern mpca_heap mpca_heap_none MPCA_INTERNAL;
+extern mpca_heap mpca_heap_gone MPCA_INTERNAL;
+
+MPCA_INLINE bool mpca_heap_is_placeholder(const mpca_heap *h) { return h == &mpca_heap_none || h == &mpca_heap_gone; }
 
 /* initial-exec: no __tls_get_addr, hence no hidden malloc on first access.
- * Never NULL: &mpca_heap_none when the thread has no heap. */
+ * Never NULL: a placeholder when the thread has no heap. */
 extern __thread mpca_heap *mpca_tls_heap __attribute__((tls_model("initial-exec"))) MPCA_INTERNAL;
 
 /* One-time process set-up; safe to call from any thread, any time. */
@@ -30,7 +34,7 @@ MPCA_INTERNAL void mpca_thread_switch_heap(mpca_heap *h);
 MPCA_INLINE mpca_heap *mpca_heap_get(void)
 {
   mpca_heap *h = mpca_tls_heap;
-  if (mpca_likely(h != &mpca_heap_none))
+  if (mpca_likely(!mpca_heap_is_placeholder(h)))
     return h;
   return mpca_thread_init();
 }
@@ -39,7 +43,7 @@ MPCA_INLINE mpca_heap *mpca_heap_get(void)
 MPCA_INLINE mpca_heap *mpca_heap_mine(void)
 {
   mpca_heap *h = mpca_tls_heap;
-  return h == &mpca_heap_none ? NULL : h;
+  return mpca_heap_is_placeholder(h) ? NULL : h;
 }
 
 #endif
