@@ -16,7 +16,9 @@
 #include "mpca_heap.h"
 #include "mpca_huge.h"
 #include "mpca_medium.h"
+#include "mpca_numa.h"
 #include "mpca_remote.h"
+#include "mpca_source.h"
 
 void *mpca_small_alloc_slow(mpca_heap *h, unsigned cls)
 {
@@ -27,6 +29,17 @@ void *mpca_small_alloc_slow(mpca_heap *h, unsigned cls)
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
   return p;
+}
+
+/* Blocks of MPCALLOC_NUMA_INTERLEAVE_MIN and up (never small ones: they
+ * share pages) are interleaved over the nodes: they need mappings of their
+ * own, so they are huge blocks of the interleaved source, whatever their
+ * size. On one node the threshold is SIZE_MAX: one compare. */
+MPCA_INLINE bool interleaved(size_t size) { return size >= mpca_numa_interleave_from; }
+
+static mpca_source *huge_source(mpca_heap *h, size_t size)
+{
+  return interleaved(size) ? mpca_source_for_node(MPCA_NODE_INTERLEAVED) : h->source;
 }
 
 /* The calling thread's heap for a request of `size` bytes, or NULL with
@@ -54,14 +67,14 @@ void *mpca_alloc(size_t size, bool zero)
     return p;
   }
   mpca_heap_tick(h);
-  if (size <= MPCA_MEDIUM_MAX) {
+  if (size <= MPCA_MEDIUM_MAX && !interleaved(size)) {
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
     p = mpca_medium_malloc(h, size);
     if (zero && p)
       memset(p, 0, size);
   } else {
-    p = mpca_huge_malloc(h, h->source, size, MPCA_ALIGNMENT, zero);
+    p = mpca_huge_malloc(h, huge_source(h, size), size, MPCA_ALIGNMENT, zero);
   }
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
@@ -80,12 +93,13 @@ void *mpca_alloc_aligned(size_t align, size_t size)
     return mpca_small_alloc(h, (size_t)1 << (mpca_log2(need - 1) + 1)); /* sets errno */
   mpca_heap_tick(h);
   void *p;
-  if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= MPCA_MEDIUM_MAX) {
+  if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= MPCA_MEDIUM_MAX &&
+      !interleaved(size)) {
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
     p = mpca_medium_memalign(h, align, size);
   } else {
-    p = mpca_huge_malloc(h, h->source, size, align, false);
+    p = mpca_huge_malloc(h, huge_source(h, size), size, align, false);
   }
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
@@ -98,6 +112,7 @@ void mpca_free_slow(void *p, mpca_seg *seg, mpca_heap *h, const char *fn)
   if (h != NULL)
     mpca_heap_tick(h);
   if (mpca_unlikely(seg == NULL)) {
+    mpca_global_init(); /* a bad free may come before any malloc: options first */
     mpca_bad_pointer(fn, p, "invalid pointer (not allocated by mpcalloc)");
   } else if (seg->kind == MPCA_KIND_HUGE) {
     mpca_huge_free(h, seg, p, fn);
@@ -154,6 +169,7 @@ size_t mpca_usable_size(mpca_seg *seg, void *p, const char *fn)
     default: break;
     }
   }
+  mpca_global_init(); /* maybe before any malloc: options first */
   mpca_bad_pointer(fn, p, "invalid pointer (not an allocated block)");
   return 0;
 }
@@ -191,10 +207,14 @@ void *mpca_realloc(void *p, size_t size)
   /* Stay in place when the block fits and would not waste over half. */
   if (size <= old && size >= old / 2 && (seg->kind != MPCA_KIND_HUGE || size > MPCA_MEDIUM_MAX))
     return p;
-  if (seg->kind == MPCA_KIND_MEDIUM && size > MPCA_SMALL_MAX && size <= MPCA_MEDIUM_MAX &&
+  if (seg->kind == MPCA_KIND_MEDIUM && size > MPCA_SMALL_MAX && size <= MPCA_MEDIUM_MAX && !interleaved(size) &&
       seg->owner == mpca_tls_heap && mpca_medium_resize(seg->owner, seg, p, size))
     return p;
-  if (seg->kind == MPCA_KIND_HUGE && size > MPCA_MEDIUM_MAX) {
+  /* A huge block keeps its source (mremap moves pages, not bytes), unless
+   * it grows into the interleaved sizes: it moves then, copying less than
+   * MPCALLOC_NUMA_INTERLEAVE_MIN bytes, once. */
+  if (seg->kind == MPCA_KIND_HUGE && size > MPCA_MEDIUM_MAX &&
+      (!interleaved(size) || (int)seg->node == MPCA_NODE_INTERLEAVED)) {
     void *q = mpca_huge_resize(seg, p, size);
     if (q != NULL)
       return q;

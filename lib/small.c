@@ -327,7 +327,7 @@ static void tc_flush(mpca_heap *h, unsigned cls, unsigned keep)
     }
     p = next;
   }
-  mpca_stats_small_back(h, cls, own);
+  mpca_stats_small_back(h, cls, own, mpca_classes[cls].size);
   foreign_send(h, &fb);
 }
 
@@ -369,7 +369,7 @@ void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn, enum 
     mpca_tc_push(h, cls, p);
   } else if (mode != MPCA_FREE_CACHE) {
     mpca_run_free(r, p); /* checked above: cannot fail */
-    mpca_stats_small_back(h, cls, 1);
+    mpca_stats_small_back(h, cls, 1, r->size);
     mpca_small_after_free(h, r);
   } else {
     tc_flush(h, cls, mpca_classes[cls].tc_max / 2);

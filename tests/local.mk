@@ -13,7 +13,9 @@ UNIT_TESTS = \
 	tests/unit/check_source \
 	tests/unit/check_config \
 	tests/unit/check_heap \
-	tests/unit/check_realloc
+	tests/unit/check_realloc \
+	tests/unit/check_stats_count \
+	tests/unit/check_report
 
 UNIT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 UNIT_TEST_LIBS = lib/libmpcalloc_core.la $(CHECK_LIBS) -lpthread
@@ -55,6 +57,14 @@ tests_unit_check_realloc_SOURCES = tests/unit/check_realloc.c tests/unit/unit.h
 tests_unit_check_realloc_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_check_realloc_LDADD = $(UNIT_TEST_LIBS)
 tests_unit_check_realloc_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_stats_count_SOURCES = tests/unit/check_stats_count.c tests/unit/unit.h
+tests_unit_check_stats_count_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_stats_count_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_stats_count_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_report_SOURCES = tests/unit/check_report.c tests/unit/unit.h
+tests_unit_check_report_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_report_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_report_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 
 include tests/integration.mk
 include tests/numa/local.mk
