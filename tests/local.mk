@@ -4,6 +4,10 @@
 #   tests/api       Check tests of every entry point, linked with -lmpcalloc
 #   tests/override  real programs under LD_PRELOAD, output compared with glibc
 #   tests/stress    threads, thread churn, fork, out of memory
+#   tests/numa      placement (fake topologies, a two-node qemu machine)
+#   tests/stats     statistics, reports at exit, the launcher, mpcalloc report
+#   tests/mpi       MPI jobs under the launcher (Open MPI), LAMMPS
+#   tests/layers    the include graph of lib/ has no cycle (doc/DESIGN.md)
 UNIT_TESTS = \
 	tests/unit/check_size_classes \
 	tests/unit/check_run \
@@ -69,10 +73,15 @@ tests_unit_check_report_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 include tests/integration.mk
 include tests/numa/local.mk
 include tests/stats/local.mk
+include tests/mpi/local.mk
+
+LAYER_TESTS = tests/layers/layers.sh
+EXTRA_DIST += $(LAYER_TESTS)
 
 if ENABLE_TESTS
 check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS)
-TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS) $(PKG_TESTS)
+TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS) $(MPI_TESTS) $(PKG_TESTS) \
+	$(LAYER_TESTS)
 endif
 
 # Unit tests only (for sanitizer and valgrind builds, where the malloc entry
