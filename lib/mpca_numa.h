@@ -51,6 +51,9 @@ MPCA_INTERNAL bool mpca_numa_move(void *p, size_t size, int node);
  * (MPCALLOC_NUMA_INTERLEAVE_MIN); SIZE_MAX when interleaving is off: with
  * no placement, fewer than two nodes allowed, or the option at 0. */
 extern size_t mpca_numa_interleave_from MPCA_INTERNAL;
+/* The largest block a heap's medium chunks serve: MPCA_MEDIUM_MAX, or less
+ * when interleaving starts below it (one compare on the medium paths). */
+extern size_t mpca_numa_medium_max MPCA_INTERNAL;
 /* The nodes interleaved blocks spread over (online nodes the process may
  * place memory on) into `mask` (`nwords` words); returns how many. */
 MPCA_INTERNAL int mpca_numa_interleave_nodes(uint64_t *mask, size_t nwords);

@@ -53,6 +53,7 @@ static bool placing;
 static uint64_t il_nodes[NODE_WORDS];
 static int il_count;
 size_t mpca_numa_interleave_from = SIZE_MAX;
+size_t mpca_numa_medium_max = MPCA_MEDIUM_MAX;
 /* The node of heaps whose thread is bound to none (MPCALLOC_NUMA_NODE). */
 static int unbound_node = MPCA_NODE_UNBOUND;
 
@@ -156,6 +157,7 @@ static void set_policies(const uint64_t *allowed, int fd)
   }
   uint64_t min = mpca_opt[MPCA_OPT_NUMA_INTERLEAVE_MIN];
   mpca_numa_interleave_from = placing && il_count >= 2 && min != 0 ? (size_t)min : SIZE_MAX;
+  mpca_numa_medium_max = mpca_numa_interleave_from <= MPCA_MEDIUM_MAX ? mpca_numa_interleave_from - 1 : MPCA_MEDIUM_MAX;
   unbound_node = MPCA_NODE_UNBOUND;
   uint64_t n = mpca_opt[MPCA_OPT_NUMA_NODE];
   if (n == MPCA_NODE_NONE)

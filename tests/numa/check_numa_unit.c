@@ -336,6 +336,13 @@ static void *interleaver(void *arg)
     ck_assert_ptr_eq(seg->source, ils);
   }
   ck_assert_uint_eq((uintptr_t)aligned % 4096, 0);
+  /* an aligned block just below the threshold does not fit a medium chunk
+   * with its alignment slack: a local huge block (its thread's policy) */
+  char *below = mpca_alloc_aligned(4096, il - 100);
+  mpca_seg *bs = mpca_registry_lookup(below);
+  ck_assert_uint_eq(bs->kind, MPCA_KIND_HUGE);
+  ck_assert_int_eq((int)bs->node, 0);
+  mpca_free(below);
   ck_assert_int_eq(big[((size_t)3 << 20) - 1], 0); /* calloc'ed */
   /* a medium block grown past the threshold moves, its bytes kept */
   memset(medium, 7, il - 1);
