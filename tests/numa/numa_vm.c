@@ -166,14 +166,16 @@ static void pin(int node)
     printf("pthread_setaffinity_np failed\n");
 }
 
-static pthread_t start_on(int node, void *(*fn)(void *), void *arg)
+/* A thread allowed on the CPUs of `nodes` (node numbers, `n` of them). */
+static pthread_t start_on_nodes(const int *nodes, int n, void *(*fn)(void *), void *arg)
 {
   fflush(stdout);
   pthread_attr_t attr;
   cpu_set_t set;
   pthread_attr_init(&attr);
   CPU_ZERO(&set);
-  CPU_SET(node_cpu[node], &set);
+  for (int i = 0; i < n; i++)
+    CPU_SET(node_cpu[nodes[i]], &set);
   pthread_attr_setaffinity_np(&attr, sizeof set, &set);
   pthread_t t;
   if (pthread_create(&t, &attr, fn, arg) != 0) {
@@ -183,6 +185,8 @@ static pthread_t start_on(int node, void *(*fn)(void *), void *arg)
   pthread_attr_destroy(&attr);
   return t;
 }
+
+static pthread_t start_on(int node, void *(*fn)(void *), void *arg) { return start_on_nodes(&node, 1, fn, arg); }
 
 static struct set sets[4];
 
@@ -505,21 +509,8 @@ static void *policy_unbound(void *arg)
 
 static pthread_t start_spanning(void *(*fn)(void *))
 {
-  fflush(stdout);
-  pthread_attr_t attr;
-  cpu_set_t set;
-  pthread_attr_init(&attr);
-  CPU_ZERO(&set);
-  CPU_SET(node_cpu[0], &set);
-  CPU_SET(node_cpu[1], &set);
-  pthread_attr_setaffinity_np(&attr, sizeof set, &set);
-  pthread_t t;
-  if (pthread_create(&t, &attr, fn, NULL) != 0) {
-    printf("pthread_create failed\n");
-    exit(1);
-  }
-  pthread_attr_destroy(&attr);
-  return t;
+  static const int both[] = {0, 1};
+  return start_on_nodes(both, 2, fn, NULL);
 }
 
 static void policy_tests(void)
