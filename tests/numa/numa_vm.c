@@ -426,6 +426,19 @@ static void *policy_bound(void *arg)
            listed ? "listed" : "missing", (unsigned long long)in_use, want);
   snprintf(name, sizeof name, "bound%d-stats-interleaved", node);
   check(name, listed && in_use >= want, detail);
+  /* the text report has a line of its own for the interleaved source */
+  int fds[2];
+  char text[8192];
+  ssize_t got = -1;
+  if (pipe(fds) == 0) {
+    mpc_alloc_stats_print(fds[1], 0);
+    close(fds[1]);
+    got = read(fds[0], text, sizeof text - 1);
+    close(fds[0]);
+  }
+  text[got > 0 ? got : 0] = '\0';
+  snprintf(name, sizeof name, "bound%d-stats-text", node);
+  check(name, strstr(text, "\n  interleaved ") != NULL, "text report: an 'interleaved' line in the node table");
 
   /* a local huge block below IL_MIN, freed: an interleaved request must not
    * get it (nor grow it), and the reverse */
