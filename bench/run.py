@@ -46,7 +46,7 @@ class Workload:
     def __init__(self, name, kind, what, prog=None, threads=False, extras=(), args=(),
                  needs=None):
         self.name = name
-        self.kind = kind          # "c", "python" or "gcc"
+        self.kind = kind          # "c", "python", "gcc" or "mpi"
         self.what = what
         self.prog = prog          # C program, or the python script's file name
         self.threads = threads    # takes --threads
@@ -96,7 +96,19 @@ WORKLOADS = [
              extras=(("rss_big_kb", "RSS after big phase MiB", 1024),
                      ("rss_small_kb", "RSS in small phase MiB", 1024),
                      ("rss_end_kb", "RSS after freeing all MiB", 1024))),
+    Workload("lammps", "mpi", "LAMMPS (lmp) Lennard-Jones melt as 2 MPI ranks (optional: needs "
+             "lmp and mpirun)",
+             extras=tuple((f"rank{r}_{k}", f"rank {r} {t}", d) for r in range(2)
+                          for k, t, d in (("wall_ms", "wall ms", 1), ("rss_kb", "peak RSS MiB", 1024)))),
 ]
+# The lammps workload: ranks, input (tests/mpi/melt.lmp), steps (full, quick),
+# and Open MPI's settings for a machine without network (tests/mpi/common.sh).
+MPI_RANKS = 2
+LAMMPS_INPUT = os.path.join(HERE, "..", "tests", "mpi", "melt.lmp")
+LAMMPS_STEPS, LAMMPS_STEPS_QUICK = 2000, 200
+MPI_ENV = {"OMPI_MCA_btl": "self,vader", "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
+           "OMPI_MCA_pml": "ob1", "OMPI_MCA_hwloc_base_binding_policy": "none",
+           "OMPI_MCA_rmaps_base_oversubscribe": "1", "OMPI_MCA_mpi_yield_when_idle": "1"}
 BY_NAME = {w.name: w for w in WORKLOADS}
 
 # Functions in the generated C file of the gcc workload.
@@ -367,6 +379,12 @@ class Suite:
                     say(f"skipping workload gcc: {self.args.cc} not found")
                     continue
                 self.write_gcc_source()
+            elif wl.kind == "mpi":
+                missing = [p for p in ("lmp", "mpirun") if shutil.which(p) is None]
+                if missing:
+                    say(f"skipping workload {wl.name}: {' and '.join(missing)} not found "
+                        "(Debian packages lammps, openmpi-bin)")
+                    continue
             self.workloads.append(wl)
 
     def write_gcc_source(self):
@@ -378,8 +396,20 @@ class Suite:
 
     # -- running --
 
-    def command(self, wl, alloc):
+    def command(self, wl, alloc, base=""):
         quick = ["--quick"] if self.args.quick else []
+        if wl.kind == "mpi":
+            # mpirun on glibc; each rank through runone (its own time and
+            # peak RSS in base.rusage.RANK), which preloads the allocator
+            steps = LAMMPS_STEPS_QUICK if self.args.quick else LAMMPS_STEPS
+            root = ["--allow-run-as-root"] if os.geteuid() == 0 else []
+            rank = 'o=$1 p=$2; shift 2; exec "$0" -o "$o.$OMPI_COMM_WORLD_RANK" -p "$p" -- "$@"'
+            return ([shutil.which("mpirun")] + root + ["-np", str(MPI_RANKS), "sh", "-c", rank,
+                                                      self.runone, base + ".rusage",
+                                                      self.libs[alloc] or "", "lmp", "-in",
+                                                      os.path.abspath(LAMMPS_INPUT), "-var", "thermo",
+                                                      str(steps // 10), "-var", "steps", str(steps),
+                                                      "-log", "none"])
         if wl.kind == "c":
             cmd = [os.path.join(self.args.bin, wl.prog)] + wl.args + quick
             if wl.threads and self.args.threads:
@@ -399,6 +429,8 @@ class Suite:
             env["BENCH_EXPECT_MALLOC"] = os.path.realpath(lib)
         else:
             env["BENCH_EXPECT_MALLOC"] = "libc.so.6"
+        if wl.kind == "mpi":
+            env.update(MPI_ENV)
         if wl.kind == "python":
             env["PYTHONMALLOC"] = "malloc"
             env["PYTHONHASHSEED"] = "0"
@@ -411,8 +443,9 @@ class Suite:
         out_path, err_path, res_path = base + ".out", base + ".err", base + ".rusage"
         if os.path.exists(res_path):
             os.unlink(res_path)
-        cmd = [self.runone, "-o", res_path, "-p", self.libs[alloc] or "", "--"]
-        cmd += self.command(wl, alloc)
+        outer = "" if wl.kind == "mpi" else self.libs[alloc] or ""
+        cmd = [self.runone, "-o", res_path, "-p", outer, "--"]
+        cmd += self.command(wl, alloc, base)
         rc, timed_out = spawn_and_wait(cmd, self.environment(wl, alloc), out_path, err_path,
                                        self.args.timeout)
         usage = {}
@@ -443,6 +476,8 @@ class Suite:
             r.status = "preload-failed"
         elif code != 0:
             r.status = describe_status(code)
+        if r.good and wl.kind == "mpi":
+            self.mpi_results(r, base, lines)
         if r.good and wl.kind == "gcc":
             obj = os.path.join(self.out, "gcc", f"gen-{alloc}.o")
             try:
@@ -458,6 +493,29 @@ class Suite:
         if r.good:
             self.check_checksum(r)
         return r
+
+    @staticmethod
+    def mpi_results(r, base, lines):
+        """Each rank's wall time and peak RSS (its runone file), and a checksum
+        of the thermodynamic rows, the same under every allocator."""
+        for rank in range(MPI_RANKS):
+            try:
+                with open(f"{base}.rusage.{rank}", encoding="ascii") as f:
+                    usage = parse_result(f.read())
+                r.fields[f"rank{rank}_wall_ms"] = f"{float(usage['wall_s']) * 1000:.0f}"
+                r.fields[f"rank{rank}_rss_kb"] = usage["maxrss_kb"]
+            except (OSError, KeyError, ValueError):
+                r.status = f"no result of rank {rank}"
+                return
+        start = next((i for i, ln in enumerate(lines) if ln.startswith("Step ")), len(lines))
+        end = next((i for i, ln in enumerate(lines) if ln.startswith("Loop time")), len(lines))
+        thermo = lines[start:end]
+        if len(thermo) < 2:
+            r.status = "no thermodynamic output"
+            return
+        r.fields["checksum"] = hashlib.sha256("\n".join(thermo).encode()).hexdigest()[:16]
+        r.result = f"lammps thermo sha256={r.fields['checksum']} " + " ".join(
+            f"{k}={v}" for k, v in r.fields.items() if k.startswith("rank"))
 
     def check_checksum(self, r):
         """Every allocator must compute the same thing: compare the checksum

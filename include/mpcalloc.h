@@ -30,11 +30,17 @@ size_t mpc_alloc_release(size_t keep);
 
 /* ---- statistics (mpc_alloc_stats(3)) ------------------------------------ */
 
-/* Entries of mpc_alloc_stats.nodes: the unbound source plus every node. */
-#define MPC_ALLOC_STATS_MAX_NODES 65
+/* Entries of mpc_alloc_stats.nodes: the unbound source, the interleaved
+ * source and every node (65 in 0.1.0, which had no interleaved source). */
+#define MPC_ALLOC_STATS_MAX_NODES 66
+/* mpc_alloc_stats_node.node of the sources that are not a node's: pages
+ * placed by first touch (or the process's policy), and pages interleaved
+ * over the nodes (MPCALLOC_NUMA_INTERLEAVE_MIN). */
+#define MPC_ALLOC_STATS_NODE_UNBOUND (-1)
+#define MPC_ALLOC_STATS_NODE_INTERLEAVED (-2)
 
 struct mpc_alloc_stats_node {
-  int64_t node;      /* NUMA node, or -1 for the unbound source */
+  int64_t node;      /* NUMA node, or one of the MPC_ALLOC_STATS_NODE_* */
   uint64_t mapped;   /* bytes mapped from the OS by this node's source */
   uint64_t in_use;   /* bytes of live blocks of heaps (and huge blocks) of the node */
   uint64_t cached;   /* free bytes kept mapped in the node's source cache */
@@ -42,7 +48,9 @@ struct mpc_alloc_stats_node {
 
 /* Set `size` to sizeof(struct mpc_alloc_stats) before the call: members may
  * be added at the end in later versions, and the library fills only the
- * bytes both sides know of. Figures are approximate while other threads run. */
+ * bytes both sides know of (a program built against 0.1.0 gets the
+ * interleaved figures under the unbound source). Figures are approximate
+ * while other threads run. */
 struct mpc_alloc_stats {
   uint64_t size;             /* in: sizeof the caller's struct; out: bytes filled */
   uint64_t requested;        /* bytes asked for by live blocks (see the manual) */

@@ -16,7 +16,9 @@
 #include "mpca_heap.h"
 #include "mpca_huge.h"
 #include "mpca_medium.h"
+#include "mpca_numa.h"
 #include "mpca_remote.h"
+#include "mpca_source.h"
 
 void *mpca_small_alloc_slow(mpca_heap *h, size_t size)
 {
@@ -29,6 +31,29 @@ void *mpca_small_alloc_slow(mpca_heap *h, size_t size)
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
   return p;
+}
+
+/* Blocks of MPCALLOC_NUMA_INTERLEAVE_MIN and up (never small ones: they
+ * share pages) are interleaved over the nodes: they need mappings of their
+ * own, so they are huge blocks of the interleaved source, whatever their
+ * size. The medium paths compare with mpca_numa_medium_max instead of
+ * MPCA_MEDIUM_MAX, which is all they pay (nothing more on one node); an
+ * aligned request just below the threshold may become a local huge block. */
+MPCA_INLINE bool interleaved(size_t size) { return size >= mpca_numa_interleave_from; }
+
+/* A huge block from `local` (the heap's source), or from the interleaved
+ * one. Not inlined, and with the arguments of mpca_huge_malloc: the callers
+ * keep the code (and instruction counts) they had before interleaving. */
+static MPCA_COLD void *huge_interleaved(mpca_heap *h, size_t size, size_t align, bool zero)
+{
+  return mpca_huge_malloc(h, mpca_source_for_node(MPCA_NODE_INTERLEAVED), size, align, zero);
+}
+
+static MPCA_NOINLINE void *huge_alloc(mpca_heap *h, mpca_source *local, size_t size, size_t align, bool zero)
+{
+  if (mpca_unlikely(interleaved(size)))
+    return huge_interleaved(h, size, align, zero);
+  return mpca_huge_malloc(h, local, size, align, zero);
 }
 
 /* The calling thread's heap for a request of `size` bytes, or NULL with
@@ -56,14 +81,14 @@ void *mpca_alloc(size_t size, bool zero)
     return p;
   }
   mpca_heap_tick(h);
-  if (size <= MPCA_MEDIUM_MAX) {
+  if (size <= mpca_numa_medium_max) {
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
     p = mpca_medium_malloc(h, size);
     if (zero && p)
       memset(p, 0, size);
   } else {
-    p = mpca_huge_malloc(h, h->source, size, MPCA_ALIGNMENT, zero);
+    p = huge_alloc(h, h->source, size, MPCA_ALIGNMENT, zero);
   }
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
@@ -82,12 +107,12 @@ void *mpca_alloc_aligned(size_t align, size_t size)
     return mpca_small_alloc(h, (size_t)1 << (mpca_log2(need - 1) + 1)); /* sets errno */
   mpca_heap_tick(h);
   void *p;
-  if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= MPCA_MEDIUM_MAX) {
+  if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= mpca_numa_medium_max) {
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
     p = mpca_medium_memalign(h, align, size);
   } else {
-    p = mpca_huge_malloc(h, h->source, size, align, false);
+    p = huge_alloc(h, h->source, size, align, false);
   }
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
@@ -117,6 +142,7 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
   }
   mpca_seg *seg = mpca_registry_seg(e, p);
   if (mpca_unlikely(seg == NULL)) {
+    mpca_global_init(); /* a bad free may come before any malloc: options first */
     mpca_bad_pointer(fn, p, "invalid pointer (not allocated by mpcalloc)");
   } else if (e & MPCA_REG_SMALL) {
     mpca_heap *owner = (mpca_heap *)(e - MPCA_REG_SMALL);
@@ -192,6 +218,7 @@ size_t mpca_usable_size(mpca_seg *seg, void *p, const char *fn)
     default: break;
     }
   }
+  mpca_global_init(); /* maybe before any malloc: options first */
   mpca_bad_pointer(fn, p, "invalid pointer (not an allocated block)");
   return 0;
 }
@@ -229,10 +256,14 @@ void *mpca_realloc(void *p, size_t size)
   /* Stay in place when the block fits and would not waste over half. */
   if (size <= old && size >= old / 2 && (seg->kind != MPCA_KIND_HUGE || size > MPCA_MEDIUM_MAX))
     return p;
-  if (seg->kind == MPCA_KIND_MEDIUM && size > MPCA_SMALL_MAX && size <= MPCA_MEDIUM_MAX &&
+  if (seg->kind == MPCA_KIND_MEDIUM && size > MPCA_SMALL_MAX && size <= mpca_numa_medium_max &&
       seg->owner == mpca_tls_heap && mpca_medium_resize(seg->owner, seg, p, size))
     return p;
-  if (seg->kind == MPCA_KIND_HUGE && size > MPCA_MEDIUM_MAX) {
+  /* A huge block keeps its source (mremap moves pages, not bytes), unless
+   * it grows into the interleaved sizes: it moves then, copying less than
+   * MPCALLOC_NUMA_INTERLEAVE_MIN bytes, once. */
+  if (seg->kind == MPCA_KIND_HUGE && size > MPCA_MEDIUM_MAX &&
+      (!interleaved(size) || (int)seg->node == MPCA_NODE_INTERLEAVED)) {
     void *q = mpca_huge_resize(seg, p, size);
     if (q != NULL)
       return q;

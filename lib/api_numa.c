@@ -3,11 +3,11 @@
  *
  * The NUMA functions of <mpcalloc.h>: mpc_alloc_numa_rebind,
  * mpc_alloc_on_node, mpc_alloc_numa_node. Thin wrappers: the work is in
- * numa.c, so unit tests reach it through the core library. Never called on a
+ * numa_heap.c, so unit tests reach it through the core library. Never called on a
  * malloc/free path; must never allocate through libc. */
 #include "mpcalloc.h"
 #include "mpca_init.h"
-#include "mpca_numa.h"
+#include "mpca_numa_heap.h"
 
 MPCA_EXPORT int mpc_alloc_numa_rebind(void) { return mpca_numa_rebind(); }
 

@@ -139,6 +139,24 @@ const char *mpca_parse_time(const char *s, uint64_t *out)
   return NULL;
 }
 
+const char *mpca_parse_node(const char *s, uint64_t *out)
+{
+  static const number_words words = {"negative node", "not a node number (write 0, 1, ... or none)",
+                                     "fractions are not accepted"};
+  if (ieq(s, "none")) {
+    *out = MPCA_NODE_NONE;
+    return NULL;
+  }
+  uint64_t v;
+  const char *why = parse_number(&s, &v, &words);
+  if (why != NULL)
+    return why;
+  if (*s != '\0')
+    return "trailing characters after the node number";
+  *out = v;
+  return NULL;
+}
+
 const char *mpca_parse_bool(const char *s, uint64_t *out)
 {
   static const char *const yes[] = {"1", "yes", "on", "true"};
@@ -207,6 +225,12 @@ static void format_value(char *buf, size_t n, const mpca_option *o, uint64_t v)
   case MPCA_OPT_BOOL: mpca_snprintf(buf, n, "%s", v ? "1" : "0"); break;
   case MPCA_OPT_ENUM: mpca_snprintf(buf, n, "%s", o->choices[v]); break;
   case MPCA_OPT_STRING: mpca_snprintf(buf, n, "%s", v ? (const char *)(uintptr_t)v : ""); break;
+  case MPCA_OPT_NODE:
+    if (v == MPCA_NODE_NONE)
+      mpca_snprintf(buf, n, "none");
+    else
+      mpca_snprintf(buf, n, "%llu", (unsigned long long)v);
+    break;
   case MPCA_OPT_TIME:
     if (v == MPCA_TIME_NEVER)
       mpca_snprintf(buf, n, "never");
@@ -327,9 +351,11 @@ int mpca_config_load(char *const *env, int fd)
     case MPCA_OPT_BOOL: why = mpca_parse_bool(eq + 1, &v); break;
     case MPCA_OPT_STRING: why = parse_string(eq + 1, &v); break;
     case MPCA_OPT_TIME: why = mpca_parse_time(eq + 1, &v); break;
+    case MPCA_OPT_NODE: why = mpca_parse_node(eq + 1, &v); break;
     default: why = mpca_parse_enum(eq + 1, o->choices, &v); break;
     }
-    if (why == NULL && o->type != MPCA_OPT_STRING && (v < o->min || v > o->max)) {
+    bool unbounded = o->type == MPCA_OPT_STRING || (o->type == MPCA_OPT_NODE && v == MPCA_NODE_NONE);
+    if (why == NULL && !unbounded && (v < o->min || v > o->max)) {
       char lo[32], hi[32];
       format_value(lo, sizeof lo, o, o->min);
       format_value(hi, sizeof hi, o, o->max);
@@ -348,6 +374,16 @@ int mpca_config_load(char *const *env, int fd)
     mpca_opt[id] = v;
   }
   return complaints;
+}
+
+void mpca_config_refuse(int fd, int id, const char *why)
+{
+  const mpca_option *o = &mpca_options[id];
+  char val[32], def[32];
+  format_value(val, sizeof val, o, mpca_opt[id]);
+  format_value(def, sizeof def, o, o->def);
+  mpca_printf_fd(fd, "mpcalloc: " PREFIX "%s='%s': %s; using the default %s\n", o->name, val, why, def);
+  mpca_opt[id] = o->def;
 }
 
 void mpca_config_print(int fd)

@@ -95,7 +95,7 @@ static void pool_push(mpca_heap *h)
 
 mpca_heap *mpca_heap_acquire(void)
 {
-  int node = mpca_numa_thread_node();
+  int node = mpca_numa_home_node();
   mpca_heap *h = pool_pop(node);
   if (h != NULL) {
     /* A drainer may hold it for a moment. */

@@ -11,6 +11,12 @@
 #include "mpca_source.h"
 #include "mpca_stats.h"
 
+/* The block counts in its source's statistics (sign > 0) or no longer (< 0). */
+static void count(const mpca_seg *seg, int sign)
+{
+  mpca_stats_huge((int)seg->node, mpca_huge_usable(seg), seg->req_size, sign);
+}
+
 void *mpca_huge_malloc(mpca_heap *h, mpca_source *s, size_t size, size_t align, bool zero)
 {
   if (mpca_unlikely(align > MPCA_HUGE_ALIGN_MAX))
@@ -33,7 +39,7 @@ void *mpca_huge_malloc(mpca_heap *h, mpca_source *s, size_t size, size_t align, 
   if (zero && !seg->fresh)
     memset(p, 0, size);
   h->cnt.huge_allocs++;
-  mpca_stats_huge(seg, 1);
+  count(seg, 1);
   return p;
 }
 
@@ -45,20 +51,20 @@ void mpca_huge_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
   }
   if (h)
     h->cnt.huge_frees++;
-  mpca_stats_huge(seg, -1);
+  count(seg, -1);
   mpca_source_put(seg);
 }
 
 void *mpca_huge_resize(mpca_seg *seg, void *p, size_t size)
 {
   size_t off = (size_t)((char *)p - (char *)seg);
-  mpca_stats_huge(seg, -1);
+  count(seg, -1);
   mpca_seg *moved = mpca_source_resize(seg, off + size);
   if (moved == NULL) {
-    mpca_stats_huge(seg, 1);
+    count(seg, 1);
     return NULL;
   }
   moved->req_size = size;
-  mpca_stats_huge(moved, 1);
+  count(moved, 1);
   return (char *)moved + off;
 }

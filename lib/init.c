@@ -20,7 +20,6 @@
 #include "mpca_os.h"
 #include "mpca_small.h"
 #include "mpca_source.h"
-#include "mpca_stats.h"
 
 mpca_heap mpca_heap_none, mpca_heap_gone;
 __thread mpca_heap *mpca_tls_heap __attribute__((tls_model("initial-exec"))) = &mpca_heap_none;
@@ -70,7 +69,10 @@ static void global_setup(void)
     mpca_fatal("mpcalloc: cannot create the thread-exit key; aborting\n");
   if (mpca_opt[MPCA_OPT_PRINT_CONFIG])
     mpca_config_print(2);
-  mpca_stats_setup();
+  /* programs such as the GNU tools close stderr in an atexit handler,
+   * before the report at exit (a destructor) is written */
+  if (mpca_opt[MPCA_OPT_STATS] != MPCA_STATS_OFF)
+    mpca_os_keep_stderr();
 }
 
 void mpca_global_init(void)

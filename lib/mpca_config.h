@@ -10,10 +10,11 @@
 
 /* STRING: the value is a pointer to a copy kept by config.c (0: unset);
  * read it with mpca_opt_str(). TIME: milliseconds, MPCA_TIME_NEVER for
- * "never". */
-enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM, MPCA_OPT_STRING, MPCA_OPT_TIME };
+ * "never". NODE: a NUMA node number, MPCA_NODE_NONE for "none". */
+enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM, MPCA_OPT_STRING, MPCA_OPT_TIME, MPCA_OPT_NODE };
 
 #define MPCA_TIME_NEVER UINT64_MAX
+#define MPCA_NODE_NONE UINT64_MAX
 
 #define MPCA_KIB ((uint64_t)1 << 10)
 #define MPCA_MIB ((uint64_t)1 << 20)
@@ -37,12 +38,16 @@ enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM, MPCA_OPT_STRIN
   X(STATS, ENUM, 0, 0, 2, mpca_opt_stats_names,                                                        \
     "print statistics at exit: off, text or json (see mpc_alloc_stats(3))")                          \
   X(STATS_FILE, STRING, 0, 0, 0, NULL,                                                                 \
-    "file the statistics go to at exit (%p: the process id); standard error when unset")             \
+    "file the statistics go to at exit (%p: process id, %r: MPI rank, %h: host); stderr when unset")  \
   X(PRINT_CONFIG, BOOL, 0, 0, 1, NULL, "print the effective configuration on stderr at start-up")     \
   X(NUMA, ENUM, 0, 0, 1, mpca_opt_numa_names,                                                          \
     "NUMA placement: auto (heaps bound to their thread's node) or off (one unbound source)")          \
   X(NUMA_MIGRATE, BOOL, 0, 0, 1, NULL,                                                                 \
-    "mpc_alloc_numa_rebind also moves the pages the thread's heap owns to the new node")
+    "mpc_alloc_numa_rebind also moves the pages the thread's heap owns to the new node")               \
+  X(NUMA_INTERLEAVE_MIN, SIZE, 0, 0, MPCA_TIB, NULL,                                                   \
+    "blocks of this size and up are interleaved page by page over the NUMA nodes; 0: never")           \
+  X(NUMA_NODE, NODE, MPCA_NODE_NONE, 0, MPCA_MAX_NODES - 1, NULL,                                      \
+    "NUMA node the memory of threads not bound to one node comes from (none: first touch)")
 
 enum mpca_opt_id {
 #define MPCA_X(id, type, def, min, max, choices, help) MPCA_OPT_##id,
@@ -74,6 +79,11 @@ MPCA_INTERNAL const char *mpca_parse_time(const char *s, uint64_t *out);
 /* Value of a STRING option, "" when unset. */
 MPCA_INTERNAL const char *mpca_opt_str(int id);
 MPCA_INTERNAL const char *mpca_parse_enum(const char *s, const char *const *choices, uint64_t *out);
+/* A node number, or "none" (MPCA_NODE_NONE). */
+MPCA_INTERNAL const char *mpca_parse_node(const char *s, uint64_t *out);
+/* Put option `id` back to its default after a check the table could not
+ * make (one line on `fd` naming the variable, the value and `why`). */
+MPCA_INTERNAL void mpca_config_refuse(int fd, int id, const char *why);
 
 /* Reset to defaults, then read MPCALLOC_* from `env` (NULL-terminated);
  * diagnostics go to file descriptor `fd`. Returns the number of complaints. */

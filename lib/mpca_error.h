@@ -9,7 +9,8 @@
 
 #include "mpca_common.h"
 
-/* `fn` is the public call ("free", "realloc", ...), `what` the error. */
+/* `fn` is the public call ("free", "realloc", ...), `what` the error. The
+ * options (MPCALLOC_ON_ERROR) must have been read: mpca_global_init. */
 MPCA_INTERNAL MPCA_COLD void mpca_bad_pointer(const char *fn, const void *p, const char *what);
 
 #endif

@@ -39,6 +39,12 @@ MPCA_INTERNAL uint64_t mpca_os_now_ms(void);
 MPCA_INTERNAL void *mpca_os_meta_map(size_t size);
 MPCA_INTERNAL void mpca_os_meta_unmap(void *p, size_t size);
 
+/* Keep a copy of standard error (a descriptor above 2, closed on exec) for
+ * what is written at exit; mpca_os_stderr() is that copy, or 2 when none
+ * was kept (or could be). */
+MPCA_INTERNAL void mpca_os_keep_stderr(void);
+MPCA_INTERNAL int mpca_os_stderr(void);
+
 /* stderr output without malloc: %s %p %zu %zx %d %c and %%. */
 MPCA_INTERNAL void mpca_printf_fd(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 MPCA_INTERNAL void mpca_vprintf_fd(int fd, const char *fmt, va_list ap);

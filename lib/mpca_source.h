@@ -2,8 +2,12 @@
  * Copyright (C) 2026 The libmpcalloc authors
  *
  * Memory sources: where macro blocks come from and go back to. One per NUMA
- * node plus an unbound one; each keeps a cache of free, still-mapped blocks
- * under the limits of the option table and the process-wide retention budget. */
+ * node, an unbound one and an interleaved one (blocks of
+ * MPCALLOC_NUMA_INTERLEAVE_MIN and up); each keeps a cache of free,
+ * still-mapped blocks under the limits of the option table and the
+ * process-wide retention budget. A block only ever goes back to its own
+ * source, so the cache never hands out memory of one placement policy for
+ * another. */
 #ifndef MPCA_SOURCE_H
 #define MPCA_SOURCE_H
 
@@ -13,6 +17,8 @@
 extern _Atomic size_t mpca_retained MPCA_INTERNAL;
 
 MPCA_INTERNAL void mpca_sources_init(void);
+/* The source of `node`: a node number, MPCA_NODE_UNBOUND (also for any
+ * number out of range) or MPCA_NODE_INTERLEAVED. */
 MPCA_INTERNAL mpca_source *mpca_source_for_node(int node);
 /* A registered, MPCA_SEG_SIZE-aligned macro block of at least `size` bytes
  * whose header has size, source, node and fresh set; the caller sets kind.

@@ -95,7 +95,7 @@ static_assert(sizeof(mpca_run) == MPCA_CACHE_LINE, "a run descriptor is one cach
 /* --- macro block header ------------------------------------------------- */
 typedef struct mpca_seg {
   uint32_t kind;       /* enum mpca_kind */
-  uint32_t node;       /* NUMA node of the source, or -1 */
+  uint32_t node;       /* node of the source (int: a node, MPCA_NODE_UNBOUND or _INTERLEAVED) */
   size_t size;         /* mapped bytes, a page multiple */
   mpca_heap *owner;    /* small/medium: owning heap */
   mpca_source *source; /* where it goes back to */
@@ -222,6 +222,29 @@ struct mpca_heap {
 };
 
 /* --- memory source ------------------------------------------------------ */
+/* Sources that are not a NUMA node's: the unbound source (pages placed by
+ * first touch, or by the process's memory policy) and the interleaved source
+ * (pages spread over the nodes, MPCALLOC_NUMA_INTERLEAVE_MIN). seg->node and
+ * source->node hold one of these or a node number. */
+#define MPCA_NODE_UNBOUND (-1)
+#define MPCA_NODE_INTERLEAVED (-2)
+/* Every source, and its statistics: index 0 the unbound source, n + 1 node
+ * n, and the interleaved source last. */
+#define MPCA_NSOURCES (MPCA_MAX_NODES + 2)
+#define MPCA_SOURCE_INTERLEAVED_INDEX (MPCA_MAX_NODES + 1)
+MPCA_INLINE unsigned mpca_source_index(int node)
+{
+  if (node >= 0 && node < MPCA_MAX_NODES)
+    return (unsigned)node + 1;
+  return node == MPCA_NODE_INTERLEAVED ? MPCA_SOURCE_INTERLEAVED_INDEX : 0;
+}
+MPCA_INLINE int mpca_source_node(unsigned index)
+{
+  if (index == MPCA_SOURCE_INTERLEAVED_INDEX)
+    return MPCA_NODE_INTERLEAVED;
+  return (int)index - 1;
+}
+
 /* Cache bins: 4 per doubling of the page count (see bin_of in source.c). */
 #define MPCA_SOURCE_BINS_PER_DOUBLING 4
 #define MPCA_SOURCE_NBINS (40 * MPCA_SOURCE_BINS_PER_DOUBLING)
@@ -230,7 +253,7 @@ struct mpca_heap {
 #define MPCA_SOURCE_MAX_CACHED 4096
 struct mpca_source {
   pthread_mutex_t lock;
-  int node; /* -1: unbound */
+  int node; /* a node, MPCA_NODE_UNBOUND or MPCA_NODE_INTERLEAVED */
   mpca_list bins[MPCA_SOURCE_NBINS]; /* cached segs by size, most recent first */
   mpca_list lru;                     /* cached segs, most recently freed first */
   mpca_seg **by_addr;                /* cached segs in address order (MPCA_SOURCE_MAX_CACHED) */

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: CECILL-C
  * Copyright (C) 2026 The libmpcalloc authors
  *
- * NUMA topology and page placement: which node a thread's CPU affinity lies
- * in, binding a source's new mappings to its node, moving a heap's pages
- * when its thread moves (MPCALLOC_NUMA_MIGRATE), and the work behind
- * mpc_alloc_numa_rebind, mpc_alloc_on_node and mpc_alloc_numa_node.
+ * NUMA topology and page placement policies: which node a thread's CPU
+ * affinity lies in, the node of threads bound to none (MPCALLOC_NUMA_NODE),
+ * binding a source's new mappings to its node or interleaving them over the
+ * nodes (MPCALLOC_NUMA_INTERLEAVE_MIN), moving pages. A low layer: it knows
+ * nothing of heaps or sources (what a rebind does to a heap is in
+ * numa_heap.c).
  *
  * Why no libnuma call: mpca_numa_init runs inside the first malloc's global
  * set-up, and libnuma allocates with malloc in its constructor and in most of
@@ -35,13 +37,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "mpca_config.h"
-#include "mpca_heap.h"
-#include "mpca_huge.h"
-#include "mpca_init.h"
-#include "mpca_list.h"
 #include "mpca_numa.h"
-#include "mpca_small.h"
-#include "mpca_source.h"
+#include "mpca_os.h"
 
 #define MAX_CPUS 4096
 #define CPU_WORDS (MAX_CPUS / 64)
@@ -50,7 +47,15 @@
 static uint64_t node_cpus[MPCA_MAX_NODES][CPU_WORDS]; /* bit i: CPU i */
 static uint64_t node_online[NODE_WORDS];
 static int node_count = 1;
+static bool topology; /* read from sysfs */
 static bool placing;
+/* The nodes interleaved blocks spread over, and from which size on. */
+static uint64_t il_nodes[NODE_WORDS];
+static int il_count;
+size_t mpca_numa_interleave_from = SIZE_MAX;
+size_t mpca_numa_medium_max = MPCA_MEDIUM_MAX;
+/* The node of heaps whose thread is bound to none (MPCALLOC_NUMA_NODE). */
+static int unbound_node = MPCA_NODE_UNBOUND;
 
 
 /* ---- sysfs parsing (no malloc, no stdio) --------------------------------- */
@@ -139,6 +144,33 @@ static void build_path(char *dst, size_t size, const char *root, int node, const
   dst[i] = '\0';
 }
 
+/* The placement policies from the options, once the topology is known.
+ * `allowed`: the nodes the process may place memory on (NULL: every online
+ * node). A MPCALLOC_NUMA_NODE that is not online gets one line on `fd` (-1:
+ * no complaint, made already) and is dropped. */
+static void set_policies(const uint64_t *allowed, int fd)
+{
+  il_count = 0;
+  for (int w = 0; w < NODE_WORDS; w++) {
+    il_nodes[w] = node_online[w] & (allowed ? allowed[w] : ~(uint64_t)0);
+    il_count += __builtin_popcountll(il_nodes[w]);
+  }
+  uint64_t min = mpca_opt[MPCA_OPT_NUMA_INTERLEAVE_MIN];
+  mpca_numa_interleave_from = placing && il_count >= 2 && min != 0 ? (size_t)min : SIZE_MAX;
+  mpca_numa_medium_max = mpca_numa_interleave_from <= MPCA_MEDIUM_MAX ? mpca_numa_interleave_from - 1 : MPCA_MEDIUM_MAX;
+  unbound_node = MPCA_NODE_UNBOUND;
+  uint64_t n = mpca_opt[MPCA_OPT_NUMA_NODE];
+  if (n == MPCA_NODE_NONE)
+    return;
+  if (topology && !mpca_numa_node_valid((int)n)) {
+    if (fd >= 0)
+      mpca_config_refuse(fd, MPCA_OPT_NUMA_NODE, "no such NUMA node is online");
+    return;
+  }
+  if (placing)
+    unbound_node = (int)n;
+}
+
 int mpca_numa_load(const char *root)
 {
   char path[512], buf[4096];
@@ -148,15 +180,17 @@ int mpca_numa_load(const char *root)
   for (int w = 0; w < NODE_WORDS; w++)
     node_online[w] = 0;
   node_count = 1;
-  placing = false;
+  topology = placing = false;
 
   build_path(path, sizeof path, root, -1, "online");
   if (!read_file(path, buf, sizeof buf) || !parse_list(buf, node_online, MPCA_MAX_NODES)) {
     for (int w = 0; w < NODE_WORDS; w++)
       node_online[w] = 0;
     node_online[0] = 1; /* no topology: one node, node 0 */
+    set_policies(NULL, 2);
     return 1;
   }
+  topology = true;
   int count = 0;
   for (int n = 0; n < MPCA_MAX_NODES; n++) {
     if (!(node_online[n / 64] & ((uint64_t)1 << (n % 64))))
@@ -175,7 +209,20 @@ int mpca_numa_load(const char *root)
 #ifdef HAVE_LIBNUMA
   placing = count >= 2 && mpca_opt[MPCA_OPT_NUMA] == MPCA_NUMA_AUTO;
 #endif
+  set_policies(NULL, 2);
   return count;
+}
+
+/* The nodes the calling thread may place memory on (its cpuset's memory
+ * nodes, get_mempolicy MPOL_F_MEMS_ALLOWED) into `mask`; false when the
+ * kernel does not say. */
+static bool mems_allowed(uint64_t *mask)
+{
+  int saved = errno;
+  long r = syscall(SYS_get_mempolicy, NULL, mask, (unsigned long)MPCA_MAX_NODES + 1, NULL,
+                   (unsigned long)MPOL_F_MEMS_ALLOWED);
+  errno = saved;
+  return r == 0;
 }
 
 void mpca_numa_init(void)
@@ -183,12 +230,16 @@ void mpca_numa_init(void)
 #ifdef HAVE_LIBNUMA
   if (mpca_opt[MPCA_OPT_NUMA] == MPCA_NUMA_AUTO) {
     mpca_numa_load("/sys");
+    uint64_t allowed[NODE_WORDS] = {0};
+    if (placing && mems_allowed(allowed))
+      set_policies(allowed, -1);
     return;
   }
 #endif
   node_online[0] = 1;
   node_count = 1;
-  placing = false;
+  topology = placing = false;
+  set_policies(NULL, -1);
 }
 
 int mpca_numa_node_count(void) { return node_count; }
@@ -238,113 +289,62 @@ int mpca_numa_thread_node(void)
   return mpca_numa_node_of_mask(mask, (size_t)r / sizeof(uint64_t));
 }
 
-static long do_mbind(void *p, size_t size, int mode, int node, unsigned flags)
+/* mbind(2) of [p, p + size) with `mode` over `nodes` (NULL: none). */
+static long do_mbind(void *p, size_t size, int mode, const uint64_t *nodes, unsigned flags)
 {
-  uint64_t nodes[NODE_WORDS] = {0};
-  if (node >= 0)
-    nodes[node / 64] = (uint64_t)1 << (node % 64);
   int saved = errno;
   /* maxnode counts one bit more than the kernel reads (its historic
    * off-by-one), so MPCA_MAX_NODES + 1 covers the whole mask. */
-  long r = syscall(SYS_mbind, p, size, mode, node >= 0 ? nodes : NULL,
-                   node >= 0 ? (unsigned long)MPCA_MAX_NODES + 1 : 0UL, flags);
+  long r = syscall(SYS_mbind, p, size, mode, nodes, nodes ? (unsigned long)MPCA_MAX_NODES + 1 : 0UL, flags);
   errno = saved;
   return r;
 }
 
+/* The policy of a source's memory: PREFERRED on its node, or INTERLEAVE
+ * over il_nodes; `nodes` receives the mask. False for the unbound source. */
+static bool policy_of(int node, int *mode, uint64_t *nodes)
+{
+  for (int w = 0; w < NODE_WORDS; w++)
+    nodes[w] = node == MPCA_NODE_INTERLEAVED ? il_nodes[w] : 0;
+  if (node == MPCA_NODE_INTERLEAVED) {
+    *mode = MPOL_INTERLEAVE;
+    return il_count >= 2;
+  }
+  if (node < 0 || node >= MPCA_MAX_NODES)
+    return false;
+  nodes[node / 64] = (uint64_t)1 << (node % 64);
+  *mode = MPOL_PREFERRED;
+  return true;
+}
+
 void mpca_numa_bind(void *p, size_t size, int node)
 {
-  if (!placing || node < 0)
-    return;
-  do_mbind(p, size, MPOL_PREFERRED, node, 0);
+  uint64_t nodes[NODE_WORDS];
+  int mode;
+  if (placing && policy_of(node, &mode, nodes))
+    do_mbind(p, size, mode, nodes, 0);
 }
 
 bool mpca_numa_move(void *p, size_t size, int node)
 {
   if (!placing)
     return true;
-  if (node < 0)
-    return do_mbind(p, size, MPOL_DEFAULT, -1, 0) == 0;
-  return do_mbind(p, size, MPOL_PREFERRED, node, MPOL_MF_MOVE) == 0;
+  uint64_t nodes[NODE_WORDS];
+  int mode;
+  if (!policy_of(node, &mode, nodes))
+    return do_mbind(p, size, MPOL_DEFAULT, NULL, 0) == 0;
+  return do_mbind(p, size, mode, nodes, MPOL_MF_MOVE) == 0;
 }
 
-/* ---- the API's work ------------------------------------------------------- */
-
-static void rehome_list(mpca_list *list, mpca_source *s, int node)
+int mpca_numa_home_node(void)
 {
-  for (mpca_list *n = list->next; n != list; n = n->next) {
-    mpca_seg *seg = mpca_container_of(n, mpca_seg, link);
-    seg->source = s;
-    seg->node = (uint32_t)node;
-    mpca_numa_move(seg, seg->size, node);
-  }
-}
-
-/* MPCALLOC_NUMA_MIGRATE: the heap, its macro blocks and their pages move to
- * `node`; the blocks go back to the new node's source when they empty. */
-static void rehome(mpca_heap *h, int node)
-{
-  mpca_source *s = mpca_source_for_node(node);
-  mpca_heap_drain(h);
-  /* The thread cache may hold blocks of other heaps of the old node: they
-   * go back to their owners, and the heap's own to their runs (moved). */
-  mpca_small_flush(h);
-  rehome_list(&h->small_avail, s, node);
-  rehome_list(&h->small_full, s, node);
-  rehome_list(&h->medium_segs, s, node);
-  h->node = node;
-  h->source = s;
-}
-
-int mpca_numa_rebind(void)
-{
-  mpca_global_init();
-  mpca_heap *h = mpca_heap_mine();
-  if (h == NULL) {
-    h = mpca_thread_init();
-    return h ? h->node : -1;
-  }
   int node = mpca_numa_thread_node();
-  if (node == h->node)
-    return node;
-  if (mpca_opt[MPCA_OPT_NUMA_MIGRATE]) {
-    rehome(h, node);
-    return node;
-  }
-  /* Abandon the heap to its node's pool, take one of the new node: blocks of
-   * the old heap stay valid and are freed to it like any remote free. */
-  mpca_heap *fresh = mpca_heap_acquire();
-  if (fresh == NULL)
-    return h->node;
-  mpca_thread_switch_heap(fresh);
-  mpca_heap_abandon(h);
-  return fresh->node;
+  return node >= 0 ? node : unbound_node;
 }
 
-void *mpca_numa_alloc_on_node(int node, size_t size)
+int mpca_numa_interleave_nodes(uint64_t *mask, size_t nwords)
 {
-  if (!mpca_numa_node_valid(node)) {
-    errno = EINVAL;
-    return NULL;
-  }
-  if (size > PTRDIFF_MAX) {
-    errno = ENOMEM;
-    return NULL;
-  }
-  mpca_heap *h = mpca_heap_get();
-  if (h == NULL)
-    return NULL;
-  /* A huge-style block: its own macro block from the node's source, freed
-   * back to that source by plain free from any thread. */
-  mpca_source *s = mpca_source_for_node(placing ? node : -1);
-  void *p = mpca_huge_malloc(h, s, size, MPCA_ALIGNMENT, false);
-  if (p == NULL)
-    errno = ENOMEM;
-  return p;
-}
-
-int mpca_numa_current_node(void)
-{
-  mpca_heap *h = mpca_heap_get();
-  return h ? h->node : -1;
+  for (size_t w = 0; w < nwords; w++)
+    mask[w] = w < NODE_WORDS ? il_nodes[w] : 0;
+  return il_count;
 }

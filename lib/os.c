@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: CECILL-C
  * Copyright (C) 2026 The libmpcalloc authors
  *
- * The only file that calls mmap/munmap/mremap, and the allocator's own tiny
- * formatter for diagnostics. Nothing here allocates through libc, and every
- * failure is reported as a return value (never a crash). */
+ * The only file that calls mmap/munmap/mremap/madvise, and the allocator's
+ * own tiny formatter for diagnostics. Nothing here allocates through libc,
+ * and every failure is reported as a return value (never a crash).
+ *
+ * The memory calls go through libc's functions, never syscall(2): MPI
+ * libraries (Open MPI's patcher, UCX) hook munmap, mremap and madvise to
+ * drop their caches of registered memory when pages go away, and must see
+ * every release, or a later transfer would use a stale registration.
+ * tests/override/os_hooks.sh checks that an interposed munmap/mremap/
+ * madvise/mmap sees every call counted here. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -177,6 +185,19 @@ void mpca_os_meta_unmap(void *p, size_t size)
 }
 
 /* ---- diagnostics ---------------------------------------------------------- */
+
+static int stderr_copy = 2;
+
+void mpca_os_keep_stderr(void)
+{
+  int saved = errno;
+  int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+  if (fd >= 0)
+    stderr_copy = fd;
+  errno = saved;
+}
+
+int mpca_os_stderr(void) { return stderr_copy; }
 
 typedef struct fmt_out {
   char *buf;

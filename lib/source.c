@@ -22,7 +22,7 @@
 #include "mpca_source.h"
 #include "mpca_stats.h"
 
-#define NSOURCES (MPCA_MAX_NODES + 1)
+#define NSOURCES MPCA_NSOURCES
 static mpca_source sources[NSOURCES];
 _Atomic size_t mpca_retained;
 
@@ -31,7 +31,7 @@ void mpca_sources_init(void)
   for (int i = 0; i < NSOURCES; i++) {
     mpca_source *s = &sources[i];
     pthread_mutex_init(&s->lock, NULL);
-    s->node = i - 1;
+    s->node = mpca_source_node((unsigned)i);
     for (int b = 0; b < MPCA_SOURCE_NBINS; b++)
       mpca_list_init(&s->bins[b]);
     mpca_list_init(&s->lru);
@@ -39,12 +39,7 @@ void mpca_sources_init(void)
   }
 }
 
-mpca_source *mpca_source_for_node(int node)
-{
-  if (node < 0 || node >= MPCA_MAX_NODES)
-    return &sources[0];
-  return &sources[node + 1];
-}
+mpca_source *mpca_source_for_node(int node) { return &sources[mpca_source_index(node)]; }
 
 size_t mpca_source_cached(const mpca_source *s) { return s->cached; }
 

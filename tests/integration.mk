@@ -4,7 +4,9 @@
 # Integration tests (included from tests/local.mk):
 #   tests/api       every entry point through the real library (-lmpcalloc)
 #   tests/override  real programs under LD_PRELOAD compared with glibc's
-#                   allocator, libc-internal allocations, MPCALLOC_* handling
+#                   allocator, libc-internal allocations, MPCALLOC_* handling,
+#                   mmap/munmap/mremap/madvise reach an interposed symbol
+#                   (what MPI memory hooks need, os_hooks)
 #   tests/stress    threads with cross-thread frees (also with the purge delay
 #                   at 0 and 1ms), thread churn, fork from a threaded program,
 #                   out of memory under RLIMIT_AS
@@ -17,6 +19,7 @@ INTEGRATION_PROGS = \
 	tests/override/libc_internal \
 	tests/override/preload_probe \
 	tests/override/early \
+	tests/override/os_hooks \
 	tests/stress/stress_threads \
 	tests/stress/stress_churn \
 	tests/stress/stress_fork \
@@ -26,6 +29,7 @@ INTEGRATION_TESTS = \
 	tests/api/check_api \
 	tests/api/check_cache \
 	tests/override/libc_internal \
+	tests/override/os_hooks \
 	tests/override/env.sh \
 	tests/override/on_error.sh \
 	tests/override/early.sh \
@@ -77,6 +81,13 @@ tests_override_libc_internal_LDFLAGS = -no-install
 tests_override_early_SOURCES = tests/override/early.c
 tests_override_early_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 tests_override_early_LDFLAGS = -no-install
+
+# Defines mmap/munmap/mremap/madvise and exports them (-export-dynamic) so
+# that they interpose libc's for the library, as MPI memory hooks do.
+tests_override_os_hooks_SOURCES = tests/override/os_hooks.c
+tests_override_os_hooks_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
+tests_override_os_hooks_LDADD = lib/libmpcalloc.la
+tests_override_os_hooks_LDFLAGS = -no-install -export-dynamic
 
 tests_override_preload_probe_SOURCES = tests/override/preload_probe.c
 tests_override_preload_probe_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)

@@ -4,6 +4,10 @@
 #   tests/api       Check tests of every entry point, linked with -lmpcalloc
 #   tests/override  real programs under LD_PRELOAD, output compared with glibc
 #   tests/stress    threads, thread churn, fork, out of memory
+#   tests/numa      placement (fake topologies, a two-node qemu machine)
+#   tests/stats     statistics, reports at exit, the launcher, mpcalloc report
+#   tests/mpi       MPI jobs under the launcher (Open MPI), LAMMPS
+#   tests/layers    the include graph of lib/ has no cycle (doc/DESIGN.md)
 UNIT_TESTS = \
 	tests/unit/check_size_classes \
 	tests/unit/check_run \
@@ -13,7 +17,9 @@ UNIT_TESTS = \
 	tests/unit/check_source \
 	tests/unit/check_config \
 	tests/unit/check_heap \
-	tests/unit/check_realloc
+	tests/unit/check_realloc \
+	tests/unit/check_stats_count \
+	tests/unit/check_report
 
 UNIT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 UNIT_TEST_LIBS = lib/libmpcalloc_core.la $(CHECK_LIBS) -lpthread
@@ -55,14 +61,27 @@ tests_unit_check_realloc_SOURCES = tests/unit/check_realloc.c tests/unit/unit.h
 tests_unit_check_realloc_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_check_realloc_LDADD = $(UNIT_TEST_LIBS)
 tests_unit_check_realloc_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_stats_count_SOURCES = tests/unit/check_stats_count.c tests/unit/unit.h
+tests_unit_check_stats_count_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_stats_count_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_stats_count_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_report_SOURCES = tests/unit/check_report.c tests/unit/unit.h
+tests_unit_check_report_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_report_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_report_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 
 include tests/integration.mk
 include tests/numa/local.mk
 include tests/stats/local.mk
+include tests/mpi/local.mk
+
+LAYER_TESTS = tests/layers/layers.sh
+EXTRA_DIST += $(LAYER_TESTS)
 
 if ENABLE_TESTS
 check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS)
-TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS) $(PKG_TESTS)
+TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS) $(MPI_TESTS) $(PKG_TESTS) \
+	$(LAYER_TESTS)
 endif
 
 # Unit tests only (for sanitizer and valgrind builds, where the malloc entry

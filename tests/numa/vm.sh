@@ -114,6 +114,14 @@ end=$(date +%s)
 echo "machine ran $((end - start)) s (qemu exit status $rc)"
 
 tr -d '\r' <"$work/console.log" | grep -o 'NUMA-TEST .*' >"$work/results" || true
+# The child run with MPCALLOC_NUMA_NODE=5 warns once, before its main runs.
+warning="mpcalloc: MPCALLOC_NUMA_NODE='5': no such NUMA node is online; using the default none"
+n=$(tr -d '\r' <"$work/console.log" | grep -cxF "$warning")
+if [ "$n" -eq 1 ]; then
+	echo "NUMA-TEST badnode-warning PASS one line: $warning" >>"$work/results"
+else
+	echo "NUMA-TEST badnode-warning FAIL $n lines of: $warning" >>"$work/results"
+fi
 cat "$work/results"
 if ! grep -q 'NUMA-TESTS-DONE' "$work/console.log"; then
 	echo "--- console (last 40 lines) ---"

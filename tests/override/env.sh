@@ -100,6 +100,14 @@ expect_one_line 'MPCALLOC_RETAINMAX=1G' MPCALLOC_RETAINMAX 'did you mean MPCALLO
 expect_one_line 'MPCALLOC_ZZZZZZZZZZZZ=1' MPCALLOC_ZZZZZZZZZZZZ
 expect_one_line "MPCALLOC_$long_name=1" MPCALLOC_XXXXXXXX
 expect_one_line 'MPCALLOC_=1' MPCALLOC_
+expect_one_line 'MPCALLOC_NUMA_NODE=64' MPCALLOC_NUMA_NODE 'out of range [0, 63]'
+expect_one_line 'MPCALLOC_NUMA_NODE=-1' MPCALLOC_NUMA_NODE 'negative node'
+expect_one_line 'MPCALLOC_NUMA_INTERLEAVE_MIN=1.5G' MPCALLOC_NUMA_INTERLEAVE_MIN 'fractions'
+# a node this machine does not have, once the library has read the topology
+# (a build with libnuma: the suite's machines have fewer than 40 nodes)
+if grep -q '^#define HAVE_LIBNUMA 1' "$top_builddir/config.h"; then
+	expect_one_line 'MPCALLOC_NUMA_NODE=40' MPCALLOC_NUMA_NODE "='40': no such NUMA node is online; using the default none"
+fi
 
 expect_silent 'MPCALLOC_KEEP_MAX=256M'
 expect_silent 'MPCALLOC_KEEP_MAX=0'
@@ -107,6 +115,9 @@ expect_silent 'MPCALLOC_KEEP_MEM=1G'
 expect_silent 'MPCALLOC_RETAIN_MAX=64MiB'
 expect_silent 'MPCALLOC_ON_ERROR=warn'
 expect_silent 'MPCALLOC_PRINT_CONFIG=0'
+expect_silent 'MPCALLOC_NUMA_NODE=0'
+expect_silent 'MPCALLOC_NUMA_NODE=none'
+expect_silent 'MPCALLOC_NUMA_INTERLEAVE_MIN=64M'
 
 # MPCALLOC_PRINT_CONFIG=1: every line has the documented form, KEEP_MAX is
 # there with the value in force.
@@ -118,12 +129,20 @@ if grep -v -E '^mpcalloc: MPCALLOC_[A-Z0-9_]+=[^ ]*  \(.+\)$' "$tmp/err" >"$tmp/
 	bad "MPCALLOC_PRINT_CONFIG=1: lines not of the form 'mpcalloc: MPCALLOC_<NAME>=<value>  (...)':"
 	sed 's/^/    | /' "$tmp/odd" >&2
 fi
-for name in KEEP_MAX KEEP_MEM RETAIN_MAX ON_ERROR PRINT_CONFIG; do
+for name in KEEP_MAX KEEP_MEM RETAIN_MAX ON_ERROR PRINT_CONFIG NUMA_INTERLEAVE_MIN NUMA_NODE; do
 	grep -q "^mpcalloc: MPCALLOC_$name=" "$tmp/err" || bad "MPCALLOC_PRINT_CONFIG=1 does not show MPCALLOC_$name"
 done
 grep -q '^mpcalloc: MPCALLOC_PRINT_CONFIG=1  (' "$tmp/err" ||
 	bad "MPCALLOC_PRINT_CONFIG=1 does not show its own value 1"
 echo "ok: MPCALLOC_PRINT_CONFIG=1 -> $lines lines"
+rc=0
+env MPCALLOC_PRINT_CONFIG=1 MPCALLOC_NUMA_INTERLEAVE_MIN=64M MPCALLOC_NUMA_NODE=0 LD_PRELOAD="$MPCA_TEST_LIB" \
+	"$probe" >"$tmp/out" 2>"$tmp/err" || rc=$?
+[ "$rc" -eq 0 ] || bad "MPCALLOC_PRINT_CONFIG=1 with NUMA policies: exit status $rc"
+grep -q '^mpcalloc: MPCALLOC_NUMA_INTERLEAVE_MIN=64M  (' "$tmp/err" ||
+	bad "MPCALLOC_PRINT_CONFIG=1 does not show MPCALLOC_NUMA_INTERLEAVE_MIN=64M: $(cat "$tmp/err")"
+grep -q '^mpcalloc: MPCALLOC_NUMA_NODE=0  (' "$tmp/err" ||
+	bad "MPCALLOC_PRINT_CONFIG=1 does not show MPCALLOC_NUMA_NODE=0: $(cat "$tmp/err")"
 
 rc=0
 env MPCALLOC_PRINT_CONFIG=1 MPCALLOC_KEEP_MAX=256M MPCALLOC_ON_ERROR=warn LD_PRELOAD="$MPCA_TEST_LIB" "$probe" \

@@ -247,6 +247,8 @@ for name in $api; do
 	grep -q "/man3/$name\.3\(\.gz\)\{0,1\}$" "$tmp/files-devel" || die "no manual page $name(3) in $rpm_devel"
 done
 rpm -qlp "$rpm_tool" | grep -q '/bin/mpcalloc$' || die "no bin/mpcalloc in $rpm_tool"
+rpm -qlp "$rpm_tool" | grep -q '/libexec/libmpcalloc/mpcalloc-report$' || die "no mpcalloc-report in $rpm_tool"
+rpm -qp --requires "$rpm_tool" | grep -q '^python3' || die "$rpm_tool does not require python3"
 set -- "$tmp"/rpmbuild/SRPMS/libmpcalloc-"$version"-*.src.rpm
 [ -f "$1" ] || die "rpmbuild made no source rpm"
 echo "   ${1##*/}"

@@ -5,7 +5,8 @@
 # MPCALLOC_STATS and MPCALLOC_STATS_FILE with the library preloaded in real
 # programs: the report goes to stderr (text or JSON), or to the file named,
 # "%p" replaced by the pid so that the processes of one job (MPI ranks, a
-# shell pipeline) never overwrite each other's; a bad value gets one line
+# shell pipeline) never overwrite each other's, "%r" by the rank a launcher's
+# variables give and "%h" by the host; a bad value gets one line
 # on stderr and no report. The programs are ones that allocate and end
 # with exit(3) (sort, python3): dash ends with _exit(2), which runs no
 # destructor, so it never reports. Exit 0 pass, 1 fail, 77 skip (no python3).
@@ -42,6 +43,30 @@ for f in pid1 pid2; do
 	[ -s "$tmp/stats.$pid.100%.json" ] || fail "no report in $tmp/stats.$pid.100%.json: $(ls "$tmp")"
 	python3 "$checker" "$tmp/stats.$pid.100%.json" || fail "report of pid $pid"
 done
+
+# %r: the rank the launcher's variables give (here Open MPI's and Slurm's;
+# the first in the documented order wins), %h: the host name
+host=$(uname -n)
+OMPI_COMM_WORLD_RANK=3 OMPI_COMM_WORLD_SIZE=4 SLURM_PROCID=9 MPCALLOC_STATS=json \
+	MPCALLOC_STATS_FILE="$tmp/rank-%r-%h.json" preload sort "$tmp/in" >/dev/null 2>"$tmp/err" ||
+	fail "sort with %r and %h failed"
+[ -s "$tmp/rank-3-$host.json" ] || fail "no report in $tmp/rank-3-$host.json: $(ls "$tmp")"
+python3 "$checker" "$tmp/rank-3-$host.json" || fail "report of rank 3"
+python3 - "$tmp/rank-3-$host.json" "$host" <<'EOF_PY' || fail "rank 3: wrong job fields"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["rank"] == 3 and d["ranks"] == 4 and d["rank_from"] == "OMPI_COMM_WORLD_RANK", d
+assert d["host"] == sys.argv[2] and d["job"] is None, d
+EOF_PY
+# no launcher: %r is the pid, the rank null, and the text report says the host
+# shellcheck disable=SC2016 # $$ is for the shell under test, which execs sort
+MPCALLOC_STATS=text MPCALLOC_STATS_FILE="$tmp/norank-%r.txt" \
+	preload sh -c 'echo $$ >"$1"; exec sort "$2"' sh "$tmp/pid3" "$tmp/in" >/dev/null 2>"$tmp/err" ||
+	fail "sort with %r and no rank failed"
+pid=$(cat "$tmp/pid3")
+[ -s "$tmp/norank-$pid.txt" ] || fail "no report in $tmp/norank-$pid.txt: $(ls "$tmp")"
+grep -Eq "^  process        host $host; peak RSS [0-9]+ bytes; page faults [0-9]+ minor, [0-9]+ major$" \
+	"$tmp/norank-$pid.txt" || fail "text report: no process line: $(head -3 "$tmp/norank-$pid.txt")"
 
 # a file that cannot be opened: one message, the report goes to stderr
 MPCALLOC_STATS=text MPCALLOC_STATS_FILE="$tmp/no/such/dir/%p" preload sort "$tmp/in" >/dev/null 2>"$tmp/err" ||

@@ -11,7 +11,8 @@
 import json
 import sys
 
-KEYS = ["version", "pid", "requested", "in_use", "peak_in_use", "thread_cached", "mapped",
+KEYS = ["library", "version", "pid", "host", "rank", "ranks", "rank_from", "job", "peak_rss",
+        "minor_faults", "major_faults", "requested", "in_use", "peak_in_use", "thread_cached", "mapped",
         "peak_mapped", "cached", "retained", "retain_max", "mmap_calls", "munmap_calls",
         "mremap_calls", "madvise_calls", "remote_frees_sent", "remote_frees_received",
         "threads_live", "threads_abandoned", "threads_adopted", "heaps", "huge_allocs",
@@ -32,9 +33,20 @@ def load(path):
     for k in KEYS:
         if k not in doc:
             fail("%s: no key %r" % (path, k))
+    if doc["library"] != "libmpcalloc":
+        fail("%s: library is %r" % (path, doc["library"]))
+    if not isinstance(doc["host"], str) or not doc["host"]:
+        fail("%s: no host name" % path)
+    if doc["rank"] is not None and (not isinstance(doc["rank"], int) or doc["rank"] < 0 or not doc["rank_from"]):
+        fail("%s: rank %r (from %r)" % (path, doc["rank"], doc["rank_from"]))
+    if doc["peak_rss"] < 4096 or doc["minor_faults"] < 1:
+        fail("%s: peak RSS %d bytes, %d minor faults" % (path, doc["peak_rss"], doc["minor_faults"]))
     nodes = doc["nodes"]
     if not nodes or nodes[0]["node"] != -1:
         fail("%s: the first node entry is not the unbound source (-1)" % path)
+    ids = [n["node"] for n in nodes]
+    if len(set(ids)) != len(ids) or any(i < -2 for i in ids):
+        fail("%s: node entries %r" % (path, ids))
     for k in ("mapped", "in_use", "cached"):
         total = sum(n[k] for n in nodes)
         if total != doc[k]:

@@ -71,6 +71,26 @@ static void test_args(void)
   CHECK(mpc_alloc_stats_get(&st) == 0);
   CHECK(st.size == offsetof(struct mpc_alloc_stats, mapped));
   CHECK(st.mapped == 0xa5a5a5a5a5a5a5a5ull);
+  /* the struct of 0.1.0 (65 node entries): nothing written past it, and
+   * its entries add up; one cut inside nodes[]: nnodes counts whole ones */
+  struct mpc_alloc_stats old;
+  memset(&old, 0xa5, sizeof old);
+  size_t v01 = offsetof(struct mpc_alloc_stats, nodes) + 65 * sizeof(struct mpc_alloc_stats_node);
+  old.size = v01;
+  CHECK(mpc_alloc_stats_get(&old) == 0);
+  CHECK(old.size == v01);
+  CHECK(old.nnodes >= 1 && old.nnodes <= 65);
+  CHECK(old.nodes[65].node == (int64_t)0xa5a5a5a5a5a5a5a5ull);
+  uint64_t sum = 0;
+  for (uint64_t i = 0; i < old.nnodes; i++) {
+    CHECK(old.nodes[i].node != MPC_ALLOC_STATS_NODE_INTERLEAVED);
+    sum += old.nodes[i].mapped;
+  }
+  CHECK(sum == old.mapped);
+  memset(&old, 0xa5, sizeof old);
+  old.size = offsetof(struct mpc_alloc_stats, nodes) + sizeof(struct mpc_alloc_stats_node) + 8;
+  CHECK(mpc_alloc_stats_get(&old) == 0);
+  CHECK(old.nnodes == 1 && old.nodes[0].node == MPC_ALLOC_STATS_NODE_UNBOUND);
   /* a newer, longer one: the library says how much it filled */
   struct {
     struct mpc_alloc_stats s;

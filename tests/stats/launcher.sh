@@ -44,8 +44,10 @@ set -e
 [ $rc -eq 7 ] || fail "exit status 7 came back as $rc"
 
 # options become variables, which the program (and the library) sees
-"$launcher" --keep-max=64M --retain-max=1G --purge-delay=30s --on-error=warn -- env >"$tmp/env" ||
-	fail "launcher env failed"
+"$launcher" --keep-max=64M --retain-max=1G --purge-delay=30s --on-error=warn --numa-interleave-min=64M \
+	--numa-node=1 -- env >"$tmp/env" || fail "launcher env failed"
+grep -qx 'MPCALLOC_NUMA_INTERLEAVE_MIN=64M' "$tmp/env" || fail "--numa-interleave-min not passed"
+grep -qx 'MPCALLOC_NUMA_NODE=1' "$tmp/env" || fail "--numa-node not passed"
 grep -qx 'MPCALLOC_KEEP_MAX=64M' "$tmp/env" || fail "--keep-max not passed"
 grep -qx 'MPCALLOC_RETAIN_MAX=1G' "$tmp/env" || fail "--retain-max not passed"
 grep -qx 'MPCALLOC_PURGE_DELAY=30s' "$tmp/env" || fail "--purge-delay not passed"

@@ -10,6 +10,7 @@
 #   json.sh       the JSON parses (python3) and is consistent; text rows
 #   atexit.sh     MPCALLOC_STATS / MPCALLOC_STATS_FILE (%p) in real programs
 #   launcher.sh   tools/mpcalloc, mpcalloc(1), on real programs
+#   report.sh     mpcalloc report on the files of four ranks, bad input
 
 STATS_PROGS = \
 	tests/stats/check_stats \
@@ -19,7 +20,8 @@ STATS_TESTS = \
 	tests/stats/check_stats \
 	tests/stats/json.sh \
 	tests/stats/atexit.sh \
-	tests/stats/launcher.sh
+	tests/stats/launcher.sh \
+	tests/stats/report.sh
 
 tests_stats_check_stats_SOURCES = tests/stats/check_stats.c
 tests_stats_check_stats_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
@@ -35,4 +37,5 @@ EXTRA_DIST += \
 	tests/stats/json.sh \
 	tests/stats/atexit.sh \
 	tests/stats/launcher.sh \
+	tests/stats/report.sh \
 	tests/stats/check_json.py

@@ -32,6 +32,8 @@ static void refused(parser parse, const char *s)
 #define size_bad(s) refused(mpca_parse_size, s)
 #define time_ok(s) parsed(mpca_parse_time, s)
 #define time_bad(s) refused(mpca_parse_time, s)
+#define node_ok(s) parsed(mpca_parse_node, s)
+#define node_bad(s) refused(mpca_parse_node, s)
 
 START_TEST(test_sizes)
 {
@@ -80,6 +82,22 @@ START_TEST(test_times)
   time_bad("off");
   time_bad("99999999999999999999");
   time_bad("999999999999999999min"); /* overflows 64 bits in ms */
+}
+END_TEST
+
+START_TEST(test_nodes)
+{
+  ck_assert_uint_eq(node_ok("0"), 0);
+  ck_assert_uint_eq(node_ok("63"), 63);
+  ck_assert_uint_eq(node_ok("none"), MPCA_NODE_NONE);
+  ck_assert_uint_eq(node_ok("None"), MPCA_NODE_NONE);
+  node_bad("");
+  node_bad("-1");
+  node_bad("1.5");
+  node_bad("1K");
+  node_bad("node1");
+  node_bad(" 1");
+  node_bad("99999999999999999999");
 }
 END_TEST
 
@@ -136,6 +154,11 @@ START_TEST(test_load_good)
   ck_assert_uint_eq(mpca_opt[MPCA_OPT_PURGE_DELAY], 1500);
   ck_assert_uint_eq(mpca_opt[MPCA_OPT_PRINT_CONFIG], 1);
   ck_assert_uint_eq(mpca_opt[MPCA_OPT_ON_ERROR], MPCA_ON_ERROR_WARN);
+  char *numa[] = {"MPCALLOC_NUMA_NODE=3", "MPCALLOC_NUMA_INTERLEAVE_MIN=16M", NULL};
+  ck_assert_int_eq(load(numa, out, sizeof out), 0);
+  ck_assert_str_eq(out, "");
+  ck_assert_uint_eq(mpca_opt[MPCA_OPT_NUMA_NODE], 3);
+  ck_assert_uint_eq(mpca_opt[MPCA_OPT_NUMA_INTERLEAVE_MIN], 16 * MIB);
   /* a reload starts from the defaults again */
   char *none[] = {NULL};
   load(none, out, sizeof out);
@@ -169,6 +192,10 @@ START_TEST(test_load_bad_values)
   one_bad("MPCALLOC_ON_ERROR=explode", "MPCALLOC_ON_ERROR='explode'");
   one_bad("MPCALLOC_PURGE_DELAY=5h", "MPCALLOC_PURGE_DELAY='5h': unknown time unit (use ms, s or min); using the default 10s");
   one_bad("MPCALLOC_PURGE_DELAY=soon", "MPCALLOC_PURGE_DELAY='soon': not a time");
+  one_bad("MPCALLOC_NUMA_NODE=64", "MPCALLOC_NUMA_NODE='64' is out of range [0, 63]; using the default none");
+  one_bad("MPCALLOC_NUMA_NODE=-1", "MPCALLOC_NUMA_NODE='-1': negative node; using the default none");
+  one_bad("MPCALLOC_NUMA_NODE=one", "MPCALLOC_NUMA_NODE='one': not a node number");
+  one_bad("MPCALLOC_NUMA_INTERLEAVE_MIN=big", "MPCALLOC_NUMA_INTERLEAVE_MIN='big': not a number; using the default 0");
 }
 END_TEST
 
@@ -208,6 +235,28 @@ START_TEST(test_print)
   ck_assert_ptr_nonnull(strstr(out, "mpcalloc: MPCALLOC_KEEP_MAX=1G  ("));
   ck_assert_ptr_nonnull(strstr(out, "MPCALLOC_ON_ERROR=abort"));
   ck_assert_ptr_nonnull(strstr(out, "MPCALLOC_PURGE_DELAY=10s  ("));
+  ck_assert_ptr_nonnull(strstr(out, "MPCALLOC_NUMA_INTERLEAVE_MIN=0  ("));
+  ck_assert_ptr_nonnull(strstr(out, "MPCALLOC_NUMA_NODE=none  ("));
+}
+END_TEST
+
+/* A check made after the table's (a node that is not online): one line,
+ * the default back. */
+START_TEST(test_refuse)
+{
+  char *env[] = {"MPCALLOC_NUMA_NODE=7", NULL};
+  mpca_config_load(env, 2);
+  ck_assert_uint_eq(mpca_opt[MPCA_OPT_NUMA_NODE], 7);
+  int fds[2];
+  char out[512];
+  ck_assert_int_eq(pipe(fds), 0);
+  mpca_config_refuse(fds[1], MPCA_OPT_NUMA_NODE, "no such NUMA node is online");
+  close(fds[1]);
+  ssize_t n = read(fds[0], out, sizeof out - 1);
+  close(fds[0]);
+  out[n > 0 ? n : 0] = '\0';
+  ck_assert_str_eq(out, "mpcalloc: MPCALLOC_NUMA_NODE='7': no such NUMA node is online; using the default none\n");
+  ck_assert_uint_eq(mpca_opt[MPCA_OPT_NUMA_NODE], MPCA_NODE_NONE);
 }
 END_TEST
 
@@ -217,12 +266,14 @@ int main(void)
   TCase *tc = tcase_create("parse");
   tcase_add_test(tc, test_sizes);
   tcase_add_test(tc, test_times);
+  tcase_add_test(tc, test_nodes);
   tcase_add_test(tc, test_bools_and_words);
   tcase_add_test(tc, test_load_good);
   tcase_add_test(tc, test_load_bad_values);
   tcase_add_test(tc, test_load_names);
   tcase_add_test(tc, test_load_duplicate);
   tcase_add_test(tc, test_print);
+  tcase_add_test(tc, test_refuse);
   suite_add_tcase(s, tc);
   return unit_run(s);
 }

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * The statistics reports, at the top of the library next to the API: the
+ * sums over every heap and source behind mpc_alloc_stats_get/print/reset,
+ * the text and JSON forms, and the report at exit (MPCALLOC_STATS,
+ * MPCALLOC_STATS_FILE). Nothing below calls into it; the counting it sums
+ * is the leaf of mpca_stats.h. */
+#ifndef MPCA_REPORT_H
+#define MPCA_REPORT_H
+
+#include "mpcalloc.h"
+#include "mpca_job.h"
+#include "mpca_types.h"
+
+/* Size of struct mpc_alloc_stats in libmpcalloc 0.1.0: 65 node entries and
+ * no interleaved one. A caller that passes less than the current size gets
+ * the interleaved figures under the unbound source, so its entries still
+ * add up and name only the nodes it knows of. */
+#define MPCA_REPORT_STATS_SIZE_0_1                                                                       \
+  (offsetof(struct mpc_alloc_stats, nodes) + 65 * sizeof(struct mpc_alloc_stats_node))
+
+/* Everything one report says. */
+typedef struct mpca_report {
+  struct mpc_alloc_stats s;
+  uint64_t cls_count[MPCA_SMALL_NCLASSES]; /* live blocks, thread caches excluded */
+  uint64_t cls_runs[MPCA_SMALL_NCLASSES];
+  mpca_job job;
+} mpca_report;
+
+/* Sum every heap and source into *r (the job part is left alone). */
+MPCA_INTERNAL void mpca_report_gather(mpca_report *r);
+/* MPCALLOC_STATS_FILE's `pattern` with %p (pid), %r (rank, or the pid when
+ * no launcher gives one), %h (host) and %% expanded, into dst (`n` bytes);
+ * false when it does not fit. */
+MPCA_INTERNAL bool mpca_report_path(char *dst, size_t n, const char *pattern, const mpca_job *job);
+/* Write a report of the process now on `fd`, text or JSON: 0, or -1 with
+ * errno set after a write error. */
+MPCA_INTERNAL int mpca_report_write(int fd, bool json);
+
+#endif
