@@ -82,7 +82,8 @@ mkdir "$work/root"
 
 # Every source of the library, plus the test, in one static program.
 set -- "$srcdir"/lib/*.c
-if ! "$cc" -std=gnu11 -O2 -g0 -static -pthread -DHAVE_LIBNUMA=1 \
+if ! "$cc" -std=gnu11 -O2 -g0 -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc -fno-builtin-free \
+	-static -pthread -DHAVE_LIBNUMA=1 \
 	-I"$top_builddir" -I"$srcdir/include" -I"$srcdir/lib" \
 	-o "$work/root/init" "$srcdir/tests/numa/numa_vm.c" "$@" 2>"$work/cc.log"; then
 	if grep -q 'cannot find -lc' "$work/cc.log"; then
