@@ -123,7 +123,7 @@ void *mpca_alloc_aligned(size_t align, size_t size)
 static void free_small_other(void *p, mpca_seg *seg, mpca_heap *owner, mpca_heap *h, const char *fn)
 {
   if (h != NULL && (int)seg->node == h->node) {
-    mpca_small_free_foreign(h, seg, p, fn);
+    mpca_heap_free_foreign(h, seg, p, fn);
   } else if (mpca_small_free_remote_check(seg, p, fn)) {
     /* no heap to keep it, or another node's memory: straight home */
     mpca_heap_send_chain(h, owner, p, p, 1);
@@ -176,7 +176,7 @@ void mpca_free_other(void *p, uintptr_t e, mpca_heap *h)
   if ((e & MPCA_REG_SMALL) && !mpca_heap_is_placeholder(h)) {
     const mpca_small_seg *ss = mpca_small_seg_of(p);
     if ((int)ss->hdr.node == h->node && (mpca_heap *)(e - MPCA_REG_SMALL) != h &&
-        mpca_small_free_foreign_fast(h, ss, p))
+        mpca_heap_free_foreign_fast(h, ss, p))
       return;
   }
   mpca_free_slow(p, e, h, "free");

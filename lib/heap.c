@@ -124,10 +124,95 @@ mpca_heap *mpca_heap_acquire(void)
 
 mpca_heap *mpca_heap_first(void) { return atomic_load_explicit(&all_heaps, memory_order_acquire); }
 
+/* ---- small blocks of other heaps ------------------------------------------ */
+
+/* Blocks leaving a free or foreign list for other heaps, gathered per
+ * owner so that each owner gets one queue push per flush. */
+#define BATCH_OWNERS 4
+typedef struct owner_batch {
+  unsigned n;
+  struct {
+    mpca_heap *owner;
+    void **first, **last;
+    unsigned count;
+  } to[BATCH_OWNERS];
+} owner_batch;
+
+static void batch_send(mpca_heap *h, owner_batch *ob)
+{
+  for (unsigned i = 0; i < ob->n; i++)
+    mpca_heap_send_chain(h, ob->to[i].owner, ob->to[i].first, ob->to[i].last, ob->to[i].count);
+  ob->n = 0;
+}
+
+static void batch_add(mpca_heap *h, owner_batch *ob, mpca_heap *owner, void **p)
+{
+  unsigned i = 0;
+  while (i < ob->n && ob->to[i].owner != owner)
+    i++;
+  if (i == ob->n) {
+    if (ob->n == BATCH_OWNERS)
+      batch_send(h, ob);
+    i = ob->n++;
+    ob->to[i].owner = owner;
+    ob->to[i].first = ob->to[i].last = p;
+    ob->to[i].count = 1;
+    p[0] = NULL;
+    return;
+  }
+  p[0] = ob->to[i].first;
+  ob->to[i].first = p;
+  ob->to[i].count++;
+}
+
+/* Give every small block of the list `p` back: the heap's own to their
+ * runs, other heaps' to their owners' queues (they stay marked free). */
+static void give_back(mpca_heap *h, void **p)
+{
+  owner_batch ob;
+  ob.n = 0;
+  while (p) {
+    void **next = p[0];
+    mpca_small_seg *ss = mpca_small_seg_of(p);
+    if (ss->hdr.owner != h)
+      batch_add(h, &ob, ss->hdr.owner, p);
+    else
+      mpca_small_put_local(h, mpca_small_run_of(ss, p), p);
+    p = next;
+  }
+  batch_send(h, &ob);
+}
+
+void mpca_heap_foreign_flush(mpca_heap *h, unsigned cls)
+{
+  void **list = h->foreign[cls];
+  h->foreign[cls] = NULL;
+  h->nforeign[cls] = 0;
+  give_back(h, list);
+}
+
+void mpca_heap_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
+{
+  if (!mpca_heap_free_foreign_fast(h, (mpca_small_seg *)seg, p))
+    mpca_small_free_remote_check(seg, p, fn); /* reports what is wrong */
+}
+
+void mpca_heap_flush(mpca_heap *h)
+{
+  for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
+    void **list = h->free[c];
+    h->free[c] = NULL;
+    h->tc_count[c] = 0;
+    give_back(h, list);
+    mpca_heap_foreign_flush(h, c);
+  }
+  mpca_small_retire(h);
+}
+
 size_t mpca_heap_trim(mpca_heap *h)
 {
   mpca_heap_drain(h);
-  mpca_small_flush(h);
+  mpca_heap_flush(h);
   return mpca_small_release_empty(h, 0) + mpca_medium_release_empty(h, 0);
 }
 

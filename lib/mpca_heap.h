@@ -7,7 +7,7 @@
 #ifndef MPCA_HEAP_H
 #define MPCA_HEAP_H
 
-#include "mpca_types.h"
+#include "mpca_small.h"
 
 /* A heap for the calling thread: an abandoned one if any, else a new one.
  * NULL with errno ENOMEM when no metadata memory can be had. */
@@ -22,6 +22,32 @@ MPCA_INTERNAL void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p);
 /* Send the chain `first`..`last` of `n` small blocks (linked through their
  * first word) to their owner's queue; `me` may be NULL. */
 MPCA_INTERNAL void mpca_heap_send_chain(mpca_heap *me, mpca_heap *owner, void *first, void *last, unsigned n);
+/* Free of a small block of another heap (same NUMA node) by the holder of
+ * `h`: into h's foreign list of its class; reports a bad pointer. */
+MPCA_INTERNAL void mpca_heap_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
+/* h's foreign list of `cls` is over its bound: send it home. */
+MPCA_INTERNAL MPCA_NOINLINE void mpca_heap_foreign_flush(mpca_heap *h, unsigned cls);
+
+/* The checks and the push of mpca_heap_free_foreign, inline: false (and
+ * nothing done) when `p` is no slot start or is marked free already. */
+MPCA_INLINE bool mpca_heap_free_foreign_fast(mpca_heap *h, const mpca_small_seg *ss, void *p)
+{
+  int cls = mpca_small_block_class(ss, p);
+  if (mpca_unlikely(cls < 0 || mpca_small_marked_free(p)))
+    return false;
+  void **b = p;
+  b[0] = h->foreign[cls];
+  b[1] = (void *)mpca_tc_key;
+  h->foreign[cls] = b;
+  if (mpca_unlikely(++h->nforeign[cls] > mpca_classes[cls].foreign_max))
+    mpca_heap_foreign_flush(h, (unsigned)cls);
+  return true;
+}
+
+/* Empty the free and foreign lists of small blocks (the heap's own go back
+ * to their runs, the others home) and retire the current runs: thread
+ * exit, trim, NUMA migration. */
+MPCA_INTERNAL void mpca_heap_flush(mpca_heap *h);
 /* Process the remote-free queue of `h` (owner or claimer). */
 MPCA_INTERNAL void mpca_heap_drain(mpca_heap *h);
 /* Give back empty macro blocks held by `h`; returns bytes released. */

@@ -116,35 +116,14 @@ MPCA_INLINE void mpca_small_put_local(mpca_heap *h, mpca_run *r, void *p)
 /* Local free with full checks (the owner, off the fast path); reports (and
  * aborts, or warns) on a bad pointer or a double free. */
 MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
-/* Free of a small block of another heap `owner` (same NUMA node) by the
- * holder of `h`: into h's foreign list (see small.c). */
-MPCA_INTERNAL void mpca_small_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
-/* h's foreign list of `cls` is over its bound: send it home. */
-MPCA_INTERNAL MPCA_NOINLINE void mpca_small_foreign_flush(mpca_heap *h, unsigned cls);
-
-/* The checks and the push of mpca_small_free_foreign, inline: false (and
- * nothing done) when `p` is no slot start or is marked free already. */
-MPCA_INLINE bool mpca_small_free_foreign_fast(mpca_heap *h, const mpca_small_seg *ss, void *p)
-{
-  int cls = mpca_small_block_class(ss, p);
-  if (mpca_unlikely(cls < 0 || mpca_small_marked_free(p)))
-    return false;
-  void **b = p;
-  b[0] = h->foreign[cls];
-  b[1] = (void *)mpca_tc_key;
-  h->foreign[cls] = b;
-  if (mpca_unlikely(++h->nforeign[cls] > mpca_classes[cls].foreign_max))
-    mpca_small_foreign_flush(h, (unsigned)cls);
-  return true;
-}
-/* Checks of a small block freed by a thread that cannot keep it (no heap, or
- * another node): true when it may be sent to its owner, marked free. */
+/* Checks of a small block freed by a thread that does not own it (reports
+ * what is wrong): true when it may go on, marked free. */
 MPCA_INTERNAL bool mpca_small_free_remote_check(mpca_seg *seg, void *p, const char *fn);
 /* A block drained from the remote-free queue of `h`, its owner. */
 MPCA_INTERNAL void mpca_small_free_drained(mpca_heap *h, void *p);
-/* Empty the free and foreign lists and retire the current runs (thread
- * exit, trim, NUMA migration). */
-MPCA_INTERNAL void mpca_small_flush(mpca_heap *h);
+/* Retire the current runs (the heap's free lists are empty: see
+ * mpca_heap_flush): each becomes partial, full, or is given back. */
+MPCA_INTERNAL void mpca_small_retire(mpca_heap *h);
 /* Bring the statistics gauges of `h` up to date (owner only). */
 MPCA_INTERNAL void mpca_small_sync_stats(mpca_heap *h);
 /* Blocks in the free and foreign lists of class `cls` of `h`, counted

@@ -41,7 +41,7 @@ static void rehome(mpca_heap *h, int node)
   /* The free and foreign lists may hold blocks of other heaps of the old
    * node: they go back to their owners, and the heap's own to their runs
    * (moved). */
-  mpca_small_flush(h);
+  mpca_heap_flush(h);
   rehome_list(&h->small_avail, s, node);
   rehome_list(&h->small_full, s, node);
   rehome_list(&h->medium_segs, s, node);

@@ -22,17 +22,15 @@
  * macro block, and free macro blocks (but one) to the source.
  *
  * A free by another thread of the same NUMA node goes to that thread's
- * foreign list of the class: its next mallocs reuse the block where its
- * cache lines already are, and past foreign_max the blocks go back to their
- * owners' remote-free queues, one push per owner. Every free block carries
+ * foreign list of the class (heap.c routes them): its next mallocs reuse the
+ * block where its cache lines already are. Every free block carries
  * mpca_tc_key in its second word: a free that finds it there reports a
- * double free, whatever thread frees it. Owner thread only: no lock; the one
- * atomic operation is the queue push of a foreign flush. */
+ * double free, whatever thread frees it. Owner thread only: no lock, no
+ * atomic operation. */
 #define _GNU_SOURCE
 #include <string.h>
 #include <sys/auxv.h>
 #include "mpca_error.h"
-#include "mpca_heap.h"
 #include "mpca_list.h"
 #include "mpca_os.h"
 #include "mpca_registry.h"
@@ -388,90 +386,11 @@ static int check_foreign(mpca_seg *seg, void *p, const char *fn)
 
 bool mpca_small_free_remote_check(mpca_seg *seg, void *p, const char *fn) { return check_foreign(seg, p, fn) >= 0; }
 
-/* Blocks of other heaps leaving a foreign or free list, gathered per owner
- * so that each owner gets one queue push per flush. */
-#define FOREIGN_OWNERS 4
-typedef struct foreign_batch {
-  unsigned n;
-  struct {
-    mpca_heap *owner;
-    void **first, **last;
-    unsigned count;
-  } to[FOREIGN_OWNERS];
-} foreign_batch;
-
-static void batch_send(mpca_heap *h, foreign_batch *fb)
-{
-  for (unsigned i = 0; i < fb->n; i++)
-    mpca_heap_send_chain(h, fb->to[i].owner, fb->to[i].first, fb->to[i].last, fb->to[i].count);
-  fb->n = 0;
-}
-
-static void batch_add(mpca_heap *h, foreign_batch *fb, mpca_heap *owner, void **p)
-{
-  unsigned i = 0;
-  while (i < fb->n && fb->to[i].owner != owner)
-    i++;
-  if (i == fb->n) {
-    if (fb->n == FOREIGN_OWNERS)
-      batch_send(h, fb);
-    i = fb->n++;
-    fb->to[i].owner = owner;
-    fb->to[i].first = fb->to[i].last = p;
-    fb->to[i].count = 1;
-    p[0] = NULL;
-    return;
-  }
-  p[0] = fb->to[i].first;
-  fb->to[i].first = p;
-  fb->to[i].count++;
-}
-
-/* Give every block of the list `p` back: the heap's own to their runs,
- * other heaps' to their owners' queues (marked free on the way). */
-static void give_back(mpca_heap *h, void **p)
-{
-  foreign_batch fb;
-  fb.n = 0;
-  while (p) {
-    void **next = p[0];
-    mpca_small_seg *ss = mpca_small_seg_of(p);
-    if (ss->hdr.owner != h)
-      batch_add(h, &fb, ss->hdr.owner, p);
-    else
-      mpca_small_put_local(h, mpca_small_run_of(ss, p), p);
-    p = next;
-  }
-  batch_send(h, &fb);
-}
-
-void mpca_small_foreign_flush(mpca_heap *h, unsigned cls)
-{
-  void **list = h->foreign[cls];
-  h->foreign[cls] = NULL;
-  h->nforeign[cls] = 0;
-  give_back(h, list);
-}
-
-void mpca_small_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
-{
-  if (!mpca_small_free_foreign_fast(h, (mpca_small_seg *)seg, p))
-    check_foreign(seg, p, fn); /* reports what is wrong */
-}
-
 /* ---- whole heap ------------------------------------------------------------ */
 
-void mpca_small_flush(mpca_heap *h)
+void mpca_small_retire(mpca_heap *h)
 {
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
-    void **list = h->free[c];
-    h->free[c] = NULL;
-    h->tc_count[c] = 0;
-    give_back(h, list);
-    list = h->foreign[c];
-    h->foreign[c] = NULL;
-    h->nforeign[c] = 0;
-    give_back(h, list);
     mpca_run *r = h->cur[c];
     if (r == &mpca_run_none)
       continue;

@@ -246,7 +246,7 @@ static unsigned queued(mpca_heap *h)
   return n;
 }
 
-static void ffree(mpca_heap *h, void *p) { mpca_small_free_foreign(h, mpca_registry_lookup(p), p, "free"); }
+static void ffree(mpca_heap *h, void *p) { mpca_heap_free_foreign(h, mpca_registry_lookup(p), p, "free"); }
 
 START_TEST(test_foreign_free_cached_then_returned)
 {
@@ -404,7 +404,7 @@ START_TEST(test_purge_delay_ages_free_pages)
   char *run_base = r->base;
   for (unsigned i = 0; i < n; i++)
     lfree(h, blk[i]);
-  mpca_small_flush(h);
+  mpca_heap_flush(h);
   ck_assert_int_eq(r->state, MPCA_RUN_FREE);
 
   uint64_t t = mpca_os_now_ms() + 1000000; /* later than any cached block's time */
