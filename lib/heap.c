@@ -166,9 +166,27 @@ static void batch_add(mpca_heap *h, owner_batch *ob, mpca_heap *owner, void **p)
 }
 
 /* Give every small block of the list `p` back: the heap's own to their
- * runs, other heaps' to their owners' queues (they stay marked free). */
+ * runs, other heaps' to their owners' queues (they stay marked free). A
+ * free list of the owner's blocks holds blocks of its current run only
+ * (mpca_types.h): that list goes back in one step, after a walk that
+ * counts it and checks it is so (a thread exit gives back a few hundred
+ * never-used blocks this way). */
 static void give_back(mpca_heap *h, void **p)
 {
+  if (p != NULL && mpca_small_seg_of(p)->hdr.owner == h) {
+    mpca_small_seg *ss = mpca_small_seg_of(p);
+    mpca_run *r = mpca_small_run_of(ss, p);
+    void **last = p;
+    unsigned n = 1;
+    while (last[0] != NULL) {
+      last = last[0];
+      n++;
+    }
+    if (mpca_small_seg_of(last) == ss && mpca_small_run_of(ss, last) == r && r->state != MPCA_RUN_FULL) {
+      mpca_small_put_chain(h, r, p, last, n);
+      return;
+    }
+  }
   owner_batch ob;
   ob.n = 0;
   while (p) {
@@ -199,14 +217,16 @@ void mpca_heap_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn
 
 void mpca_heap_flush(mpca_heap *h)
 {
-  for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
+  for (uint64_t m = h->classes_used; m; m &= m - 1) {
+    unsigned c = (unsigned)__builtin_ctzll(m);
     void **list = h->free[c];
     h->free[c] = NULL;
     h->tc_count[c] = 0;
     give_back(h, list);
     mpca_heap_foreign_flush(h, c);
+    mpca_small_retire(h, c);
   }
-  mpca_small_retire(h);
+  h->classes_used = 0;
 }
 
 size_t mpca_heap_trim(mpca_heap *h)

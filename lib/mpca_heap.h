@@ -39,6 +39,7 @@ MPCA_INLINE bool mpca_heap_free_foreign_fast(mpca_heap *h, const mpca_small_seg 
   b[0] = h->foreign[cls];
   b[1] = (void *)mpca_tc_key;
   h->foreign[cls] = b;
+  h->classes_used |= (uint64_t)1 << cls;
   if (mpca_unlikely(++h->nforeign[cls] > mpca_classes[cls].foreign_max))
     mpca_heap_foreign_flush(h, (unsigned)cls);
   return true;

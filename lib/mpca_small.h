@@ -113,6 +113,10 @@ MPCA_INLINE void mpca_small_put_local(mpca_heap *h, mpca_run *r, void *p)
     mpca_small_run_event(h, r);
 }
 
+/* The owner gives back `n` blocks of run `r` linked from `first` to
+ * `last` (all out of the run, none marked twice), in one step. */
+MPCA_INTERNAL void mpca_small_put_chain(mpca_heap *h, mpca_run *r, void *first, void *last, unsigned n);
+
 /* Local free with full checks (the owner, off the fast path); reports (and
  * aborts, or warns) on a bad pointer or a double free. */
 MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
@@ -121,9 +125,10 @@ MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const c
 MPCA_INTERNAL bool mpca_small_free_remote_check(mpca_seg *seg, void *p, const char *fn);
 /* A block drained from the remote-free queue of `h`, its owner. */
 MPCA_INTERNAL void mpca_small_free_drained(mpca_heap *h, void *p);
-/* Retire the current runs (the heap's free lists are empty: see
- * mpca_heap_flush): each becomes partial, full, or is given back. */
-MPCA_INTERNAL void mpca_small_retire(mpca_heap *h);
+/* Retire the current run of class `c` (the heap's free list of the class
+ * is empty: see mpca_heap_flush): it becomes partial, full, or is given
+ * back. */
+MPCA_INTERNAL void mpca_small_retire(mpca_heap *h, unsigned c);
 /* Bring the statistics gauges of `h` up to date (owner only). */
 MPCA_INTERNAL void mpca_small_sync_stats(mpca_heap *h);
 /* Blocks in the free and foreign lists of class `cls` of `h`, counted

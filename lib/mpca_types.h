@@ -125,6 +125,7 @@ typedef struct mpca_small_seg {
 } mpca_small_seg;
 
 static_assert(sizeof(mpca_small_seg) <= MPCA_RUN_SIZE, "small seg header must fit in run 0");
+static_assert(MPCA_SMALL_NCLASSES <= 64, "a heap's classes in use are one 64-bit word");
 static_assert(MPCA_RUNS_PER_SEG <= 64, "free_runs is one 64-bit word");
 
 /* --- medium chunks ------------------------------------------------------ */
@@ -189,6 +190,9 @@ struct mpca_heap {
   void *foreign[MPCA_SMALL_NCLASSES];
   uint16_t nforeign[MPCA_SMALL_NCLASSES];
   uint16_t tc_count[MPCA_SMALL_NCLASSES]; /* blocks put in free[] at its last refill (stats) */
+  /* Bit c: class c may have blocks in free[c] or foreign[c], or a current
+   * run (set on slow paths; cleared by mpca_heap_flush): what a flush looks at. */
+  uint64_t classes_used;
   mpca_run *cur[MPCA_SMALL_NCLASSES];
   mpca_list partial[MPCA_SMALL_NCLASSES];
   mpca_list small_avail; /* small segs with a free run */

@@ -338,6 +338,7 @@ void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
   void **p = h->free[cls];
   if (p == NULL && (p = refill(h, cls)) == NULL)
     return NULL;
+  h->classes_used |= (uint64_t)1 << cls;
   h->free[cls] = p[0];
   p[1] = NULL;
   return p;
@@ -357,6 +358,15 @@ void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
     return;
   }
   mpca_small_put_local(h, r, p);
+}
+
+void mpca_small_put_chain(mpca_heap *h, mpca_run *r, void *first, void *last, unsigned n)
+{
+  ((void **)last)[0] = r->local_free;
+  r->local_free = first;
+  r->used -= (int32_t)n;
+  if (r->used == 0)
+    mpca_small_run_event(h, r);
 }
 
 void mpca_small_free_drained(mpca_heap *h, void *p)
@@ -388,12 +398,12 @@ bool mpca_small_free_remote_check(mpca_seg *seg, void *p, const char *fn) { retu
 
 /* ---- whole heap ------------------------------------------------------------ */
 
-void mpca_small_retire(mpca_heap *h)
+void mpca_small_retire(mpca_heap *h, unsigned c)
 {
-  for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
+  {
     mpca_run *r = h->cur[c];
     if (r == &mpca_run_none)
-      continue;
+      return;
     h->cur[c] = &mpca_run_none;
     if (r->used == 0) {
       run_release(h, r);
