@@ -114,6 +114,16 @@ tests_stress_stress_oom_CFLAGS = $(INTEGRATION_STRESS_CFLAGS)
 tests_stress_stress_oom_LDADD = $(INTEGRATION_STRESS_LIBS)
 tests_stress_stress_oom_LDFLAGS = -no-install
 
+# C++ operator new/delete (lib/cxx.c) through the real library.
+if HAVE_CXX
+INTEGRATION_PROGS += tests/cxx/new_delete
+INTEGRATION_TESTS += tests/cxx/new_delete
+endif
+tests_cxx_new_delete_SOURCES = tests/cxx/new_delete.cc
+tests_cxx_new_delete_CXXFLAGS = -std=c++17 $(MPCA_WARN_CFLAGS) $(MPCA_CXX_TEST_FLAGS)
+tests_cxx_new_delete_LDADD = lib/libmpcalloc.la -ldl
+tests_cxx_new_delete_LDFLAGS = -no-install
+
 EXTRA_DIST += \
 	tests/override/common.sh \
 	tests/override/env.sh \
