@@ -155,7 +155,10 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
   } else if (seg->kind != MPCA_KIND_MEDIUM) {
     mpca_bad_pointer(fn, p, "double free or invalid pointer (memory is not allocated)");
   } else if (seg->owner == h) {
-    mpca_medium_free(h, seg, p, fn);
+    if (mpca_unlikely(mpca_small_marked_free(p) && mpca_medium_valid(seg, p)))
+      mpca_bad_pointer(fn, p, "double free (block is already free)"); /* on its way back */
+    else
+      mpca_medium_free(h, seg, p, fn);
   } else {
     mpca_heap_free_remote(h, seg, p);
   }
@@ -208,8 +211,12 @@ size_t mpca_usable_size(mpca_seg *seg, void *p, const char *fn)
       break;
     }
     case MPCA_KIND_MEDIUM:
-      if (mpca_medium_valid(seg, p))
-        return mpca_medium_usable(p);
+      if (mpca_medium_valid(seg, p)) {
+        if (!mpca_small_marked_free(p)) /* not on its way back from a remote free */
+          return mpca_medium_usable(p);
+        mpca_bad_pointer(fn, p, "use after free (block is free)");
+        return 0;
+      }
       break;
     case MPCA_KIND_HUGE:
       if (mpca_huge_valid(seg, p))

@@ -293,6 +293,9 @@ void mpca_heap_drain(mpca_heap *h)
       if (mpca_unlikely(seg == NULL || seg->kind != MPCA_KIND_MEDIUM || seg->owner != h))
         mpca_fatal("mpcalloc: heap corruption: remote-freed block %p does not belong to heap %p; aborting\n",
                    (void *)n, (void *)h);
+      /* its free mark goes: merged into a free neighbour, the word would
+       * stay and mark the block that malloc cuts there later */
+      ((void **)n)[1] = NULL;
       mpca_medium_free(h, seg, n, "free");
     }
     h->cnt.remote_received++;
@@ -335,9 +338,16 @@ void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
 {
   /* A medium block's own header is stable while the block is in use, and
    * pushing a free chunk would corrupt the owner's free lists, so it is
-   * checked before it is sent. */
+   * checked before it is sent; on its way it carries the free mark in its
+   * second word (set with one atomic exchange, so that two threads freeing
+   * it at once cannot both send it), which a second free finds. */
   if (!mpca_medium_valid(seg, p)) {
     mpca_bad_pointer("free", p, "invalid pointer or double free (medium block not in use)");
+    return;
+  }
+  _Atomic uintptr_t *mark = (_Atomic uintptr_t *)((void **)p + 1);
+  if (atomic_exchange_explicit(mark, mpca_tc_key, memory_order_relaxed) == mpca_tc_key) {
+    mpca_bad_pointer("free", p, "double free (block is already free)");
     return;
   }
   mpca_heap_send_chain(me, seg->owner, p, p, 1);

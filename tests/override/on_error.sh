@@ -71,6 +71,13 @@ check free-interior-huge free invalid
 check double-free-small free 'double free'
 check double-free-medium free 'double free'
 check realloc-stack realloc invalid
+# double frees across threads: caught at the second free, before the block
+# can be handed out twice (in warn mode the probe checks that it was not)
+check xthread-owner-first free 'double free'
+check xthread-other-first free 'double free'
+check xthread-after-exit free 'double free'
+check xthread-twice free 'double free'
+check xthread-medium free 'double free'
 
 [ "$failures" -eq 0 ] || fail "$failures check(s) failed"
 echo "invalid frees: all checks passed"

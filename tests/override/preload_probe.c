@@ -8,8 +8,13 @@
  * (env.sh). With one argument it does one invalid call and, if it is still
  * alive afterwards, prints "continued" (on_error.sh):
  *   free-stack, free-interior-small, free-interior-huge, double-free-small,
- *   double-free-medium, realloc-stack; "maps" prints whether libmpcalloc is
- *   mapped in the process. */
+ *   double-free-medium, realloc-stack, and double frees across threads:
+ *   xthread-owner-first (the owner frees, then another thread), -other-first
+ *   (another thread, then the owner), -twice (another thread twice),
+ *   -after-exit (another thread frees and exits, then the owner frees),
+ *   -medium (another thread frees a medium block twice); after these, it
+ *   also checks that the block was not put back twice (no two live blocks
+ *   at one address). "maps" prints whether libmpcalloc is mapped. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -90,6 +95,68 @@ static int run(void)
   return 0;
 }
 
+/* The second free of a block by one thread, the first by `first_by` (0:
+ * the main thread, 1: a thread that then exits, 2: the same thread). */
+typedef struct {
+  void *p;
+  int twice;
+} xfree_arg;
+
+static void *xfree(void *arg)
+{
+  xfree_arg *a = arg;
+  uintptr_t addr = (uintptr_t)a->p;
+  void *mine = malloc(opaque(64)); /* this thread has a heap of its own */
+  free(a->p);
+  if (a->twice)
+    free(addr_ptr(addr));
+  free(mine);
+  return NULL;
+}
+
+static void in_thread(void *p, int twice)
+{
+  pthread_t t;
+  xfree_arg a = {p, twice};
+  if (pthread_create(&t, NULL, xfree, &a) != 0 || pthread_join(t, NULL) != 0)
+    exit(3);
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+  uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* After an ignored double free (MPCALLOC_ON_ERROR=warn): many blocks of the
+ * size, all live at once, from this thread and another: no address twice. */
+#define DISTINCT_N 20000
+static uintptr_t distinct[2 * DISTINCT_N];
+static size_t distinct_size;
+static void *distinct_fill(void *arg)
+{
+  uintptr_t *out = arg;
+  for (int i = 0; i < DISTINCT_N; i++)
+    out[i] = (uintptr_t)malloc(opaque(distinct_size));
+  return NULL;
+}
+
+static int all_distinct(size_t size)
+{
+  pthread_t t;
+  distinct_size = size;
+  distinct_fill(distinct);
+  if (pthread_create(&t, NULL, distinct_fill, distinct + DISTINCT_N) != 0 || pthread_join(t, NULL) != 0)
+    return 0;
+  qsort(distinct, 2 * DISTINCT_N, sizeof *distinct, cmp_ptr);
+  for (int i = 1; i < 2 * DISTINCT_N; i++)
+    if (distinct[i] == distinct[i - 1] || distinct[i - 1] == 0)
+      return 0;
+  for (int i = 0; i < 2 * DISTINCT_N; i++)
+    free((void *)distinct[i]);
+  return 1;
+}
+
 static int maps(void)
 {
   FILE *f = fopen("/proc/self/maps", "r");
@@ -135,6 +202,29 @@ int main(int argc, char **argv)
   } else if (strcmp(what, "realloc-stack") == 0) {
     void *q = realloc(addr_ptr((uintptr_t)stack), 100);
     (void)q;
+  } else if (strncmp(what, "xthread-", 8) == 0) {
+    size_t size = strcmp(what, "xthread-medium") == 0 ? 100000 : 64;
+    char *p = malloc(opaque(size));
+    uintptr_t addr = (uintptr_t)p;
+    if (strcmp(what, "xthread-owner-first") == 0) {
+      free(p);
+      in_thread(p, 0);
+    } else if (strcmp(what, "xthread-other-first") == 0) {
+      in_thread(p, 0); /* in the other thread's foreign list */
+      free(addr_ptr(addr));
+    } else if (strcmp(what, "xthread-after-exit") == 0) {
+      in_thread(p, 0); /* sent home when that thread exited */
+      free(addr_ptr(addr));
+    } else if (strcmp(what, "xthread-twice") == 0 || strcmp(what, "xthread-medium") == 0) {
+      in_thread(p, 1);
+    } else {
+      fprintf(stderr, "preload_probe: unknown mode %s\n", what);
+      return 2;
+    }
+    if (!all_distinct(size)) {
+      puts("a block was put back twice");
+      return 1;
+    }
   } else {
     fprintf(stderr, "preload_probe: unknown mode %s\n", what);
     return 2;
