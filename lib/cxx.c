@@ -87,7 +87,9 @@ MPCA_INLINE void *cxx_try(size_t size)
     unsigned cls = mpca_small_class(size);
     void **p = h->free[cls];
     if (mpca_likely(p != NULL)) {
-      h->free[cls] = p[0];
+      if (MPCA_HARDENED_ON)
+        mpca_small_hard_taken(p, mpca_registry_entry(p) == (uintptr_t)h + MPCA_REG_SMALL);
+      h->free[cls] = mpca_link_next(p);
       p[1] = NULL;
       return p;
     }

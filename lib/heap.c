@@ -157,10 +157,10 @@ static void batch_add(mpca_heap *h, owner_batch *ob, mpca_heap *owner, void **p)
     ob->to[i].owner = owner;
     ob->to[i].first = ob->to[i].last = p;
     ob->to[i].count = 1;
-    p[0] = NULL;
+    mpca_link_set(p, NULL);
     return;
   }
-  p[0] = ob->to[i].first;
+  mpca_link_set(p, ob->to[i].first);
   ob->to[i].first = p;
   ob->to[i].count++;
 }
@@ -178,8 +178,8 @@ static void give_back(mpca_heap *h, void **p)
     mpca_run *r = mpca_small_run_of(ss, p);
     void **last = p;
     unsigned n = 1;
-    while (last[0] != NULL) {
-      last = last[0];
+    while (mpca_link_next(last) != NULL) {
+      last = mpca_link_next(last);
       n++;
     }
     if (mpca_small_seg_of(last) == ss && mpca_small_run_of(ss, last) == r && r->state != MPCA_RUN_FULL) {
@@ -190,7 +190,7 @@ static void give_back(mpca_heap *h, void **p)
   owner_batch ob;
   ob.n = 0;
   while (p) {
-    void **next = p[0];
+    void **next = mpca_link_next(p);
     mpca_small_seg *ss = mpca_small_seg_of(p);
     if (ss->hdr.owner != h)
       batch_add(h, &ob, ss->hdr.owner, p);
@@ -284,7 +284,7 @@ void mpca_heap_drain(mpca_heap *h)
 {
   mpca_rnode *n = mpca_remote_take_all(&h->rfq);
   while (n != NULL) {
-    mpca_rnode *next = n->next;
+    mpca_rnode *next = mpca_link_next(n);
     uintptr_t e = mpca_registry_entry(n);
     if (e == (uintptr_t)h + MPCA_REG_SMALL) {
       mpca_small_free_drained(h, n);
@@ -346,7 +346,7 @@ void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
     return;
   }
   _Atomic uintptr_t *mark = (_Atomic uintptr_t *)((void **)p + 1);
-  if (atomic_exchange_explicit(mark, mpca_tc_key, memory_order_relaxed) == mpca_tc_key) {
+  if (atomic_exchange_explicit(mark, mpca_free_mark, memory_order_relaxed) == mpca_free_mark) {
     mpca_bad_pointer("free", p, "double free (block is already free)");
     return;
   }

@@ -28,7 +28,9 @@ MPCA_INLINE void *mpca_small_alloc(mpca_heap *h, size_t size)
   unsigned cls = mpca_small_class(size);
   void **p = h->free[cls];
   if (mpca_likely(p != NULL)) {
-    h->free[cls] = p[0];
+    if (MPCA_HARDENED_ON)
+      mpca_small_hard_taken(p, mpca_registry_entry(p) == (uintptr_t)h + MPCA_REG_SMALL);
+    h->free[cls] = mpca_link_next(p);
     p[1] = NULL; /* no longer marked free */
     return p;
   }
@@ -44,7 +46,8 @@ MPCA_INLINE bool mpca_small_free_fast(mpca_heap *h, uintptr_t e, void *p)
 {
   if (mpca_likely(e == (uintptr_t)h + MPCA_REG_SMALL)) {
     mpca_run *r = mpca_small_run_of(mpca_small_seg_of(p), p);
-    if (mpca_likely(mpca_run_is_slot(r, mpca_small_run_off(p)) && !mpca_small_marked_free(p))) {
+    if (mpca_likely(mpca_run_is_slot(r, mpca_small_run_off(p)) && !mpca_small_marked_free(p) &&
+                    mpca_small_hard_release(p))) {
       mpca_small_put_local(h, r, p);
       return true;
     }

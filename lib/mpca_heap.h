@@ -36,8 +36,8 @@ MPCA_INLINE bool mpca_heap_free_foreign_fast(mpca_heap *h, const mpca_small_seg 
   if (mpca_unlikely(cls < 0 || mpca_small_marked_free(p)))
     return false;
   void **b = p;
-  b[0] = h->foreign[cls];
-  b[1] = (void *)mpca_tc_key;
+  mpca_link_set(b, h->foreign[cls]);
+  b[1] = (void *)mpca_free_mark;
   h->foreign[cls] = b;
   h->classes_used |= (uint64_t)1 << cls;
   if (mpca_unlikely(++h->nforeign[cls] > mpca_classes[cls].foreign_max))

@@ -24,7 +24,7 @@
 MPCA_INLINE size_t mpca_chunk_size(const mpca_chunk *c) { return c->head & MPCA_CHUNK_SIZE_MASK; }
 MPCA_INLINE size_t mpca_chunk_tag(const mpca_chunk *c)
 {
-  return ((((uintptr_t)c >> 4) * (mpca_tc_key | 1)) >> 32) << 32;
+  return ((((uintptr_t)c >> 4) * (mpca_free_mark | 1)) >> 32) << 32;
 }
 MPCA_INLINE mpca_chunk *mpca_chunk_of(const void *p) { return (mpca_chunk *)((char *)p - MPCA_CHUNK_HDR); }
 MPCA_INLINE void *mpca_chunk_payload(mpca_chunk *c) { return (char *)c + MPCA_CHUNK_HDR; }

@@ -8,6 +8,7 @@
 #define MPCA_REMOTE_H
 
 #include <stdatomic.h>
+#include "mpca_secret.h"
 #include "mpca_types.h"
 
 MPCA_INLINE void mpca_remote_init(mpca_remote_queue *q) { atomic_init(&q->head, NULL); }
@@ -20,7 +21,7 @@ MPCA_INLINE void mpca_remote_push_chain(mpca_remote_queue *q, void *first, void 
   mpca_rnode *l = last;
   mpca_rnode *old = atomic_load_explicit(&q->head, memory_order_relaxed);
   do {
-    l->next = old;
+    mpca_link_set(l, old);
   } while (!atomic_compare_exchange_weak_explicit(&q->head, &old, (mpca_rnode *)first, memory_order_release,
                                                   memory_order_relaxed));
 }

@@ -9,6 +9,7 @@
 #ifndef MPCA_SMALL_H
 #define MPCA_SMALL_H
 
+#include "mpca_secret.h"
 #include "mpca_types.h"
 
 /* A class: its block size and the geometry of its runs. The entry at
@@ -25,10 +26,6 @@ typedef struct mpca_size_class {
 
 static_assert(sizeof(mpca_size_class) == 32, "class entries are indexed by shifting");
 
-/* Marks a free block (its second word): in a free list, a foreign list, a
- * remote-free queue. Random per process, odd, so never a block address, and
- * a live block carries it only if the program wrote that value itself. */
-extern uintptr_t mpca_tc_key MPCA_INTERNAL;
 
 extern mpca_size_class mpca_classes[MPCA_SMALL_NCLASSES + 1] MPCA_INTERNAL;
 extern uint8_t mpca_class_lut[MPCA_SMALL_MAX / MPCA_ALIGNMENT + 1] MPCA_INTERNAL;
@@ -92,8 +89,67 @@ MPCA_INTERNAL void mpca_run_init(mpca_run *r, unsigned cls, char *base);
  * the first, their number in *count. */
 MPCA_INTERNAL void **mpca_run_carve(mpca_run *r, unsigned *count);
 
-/* Whether a block carries the free mark (see mpca_tc_key). */
-MPCA_INLINE bool mpca_small_marked_free(const void *p) { return ((void *const *)p)[1] == (void *)mpca_tc_key; }
+/* Whether a block carries the free mark (mpca_free_mark: a free block in a
+ * free list, a foreign list, a remote-free queue; a live block carries it
+ * only if the program wrote that random value itself). */
+MPCA_INLINE bool mpca_small_marked_free(const void *p) { return ((void *const *)p)[1] == (void *)mpca_free_mark; }
+
+/* ---- hardened build --------------------------------------------------- */
+
+/* Slot index of the slot start `off` of run r: off / size, exactly, as the
+ * high half of off * magic (off * magic = k * 2^64 + k * e, k * e < 2^64). */
+MPCA_INLINE uint64_t mpca_run_slot(const mpca_run *r, uintptr_t off)
+{
+  return (uint64_t)(((unsigned __int128)off * r->magic) >> 64);
+}
+
+#ifdef MPCA_HARDENED
+/* The word and bit of the allocation bitmap of the slot start `p`. */
+MPCA_INLINE uint64_t *mpca_small_taken(mpca_small_seg *ss, const void *p, uint64_t *bit)
+{
+  unsigned i = (unsigned)(((uintptr_t)p & MPCA_SEG_MASK) >> MPCA_RUN_SHIFT);
+  uint64_t slot = mpca_run_slot(&ss->runs[i], mpca_small_run_off(p));
+  *bit = (uint64_t)1 << (slot % 64);
+  return &ss->taken[i][slot / 64];
+}
+#endif
+
+/* Hardened build: a block popped from a heap's free list must be a free
+ * slot of one of its runs (`mine`: the registry or the header says so):
+ * else a freed block was written to, or the list forged. Marks the slot
+ * allocated. */
+MPCA_INTERNAL MPCA_COLD __attribute__((noreturn)) void mpca_small_corrupt(const void *p);
+MPCA_INLINE void mpca_small_hard_taken(void *p, bool mine)
+{
+#ifdef MPCA_HARDENED
+  uint64_t bit;
+  uint64_t *w;
+  if (mpca_unlikely(!mine || !mpca_small_marked_free(p)))
+    mpca_small_corrupt(p);
+  w = mpca_small_taken(mpca_small_seg_of(p), p, &bit);
+  if (mpca_unlikely(*w & bit))
+    mpca_small_corrupt(p);
+  *w |= bit;
+#else
+  (void)p, (void)mine;
+#endif
+}
+
+/* Hardened build: the owner frees the slot start `p` (checked, not marked
+ * free): false when its bit says it is free already (a double free). */
+MPCA_INLINE bool mpca_small_hard_release(void *p)
+{
+#ifdef MPCA_HARDENED
+  uint64_t bit;
+  uint64_t *w = mpca_small_taken(mpca_small_seg_of(p), p, &bit);
+  if (mpca_unlikely(!(*w & bit)))
+    return false;
+  *w &= ~bit;
+#else
+  (void)p;
+#endif
+  return true;
+}
 
 /* Heap level (owner thread only). */
 /* free[cls] of `h` is empty: refill it, return one block (NULL: no memory). */
@@ -106,8 +162,8 @@ MPCA_INTERNAL MPCA_NOINLINE void mpca_small_run_event(mpca_heap *h, mpca_run *r)
 MPCA_INLINE void mpca_small_put_local(mpca_heap *h, mpca_run *r, void *p)
 {
   void **b = p;
-  b[0] = r->local_free;
-  b[1] = (void *)mpca_tc_key;
+  mpca_link_set(b, r->local_free);
+  b[1] = (void *)mpca_free_mark;
   r->local_free = b;
   if (mpca_unlikely(--r->used == 0))
     mpca_small_run_event(h, r);

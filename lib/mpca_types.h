@@ -19,7 +19,7 @@
  *    touches its runs, chunks and lists. Other threads only push on its
  *    remote-free queue.
  *  - Every slot of a small run that is not allocated is marked free (its
- *    second word holds mpca_tc_key) and is in exactly one list: its run's
+ *    second word holds mpca_free_mark) and is in exactly one list: its run's
  *    local_free, a heap's free[] list (its owner's, or another heap's after a
  *    foreign refill), a heap's foreign[] list, a remote-free queue, or in the
  *    part of the run never carved. run->used counts the slots out of the run
@@ -122,6 +122,12 @@ typedef struct mpca_small_seg {
   mpca_seg hdr;
   MPCA_ALIGNED(MPCA_CACHE_LINE) uint8_t run_cls[MPCA_RUNS_PER_SEG];
   MPCA_ALIGNED(MPCA_CACHE_LINE) mpca_run runs[MPCA_RUNS_PER_SEG];
+#ifdef MPCA_HARDENED
+  /* Hardened build: bit s of taken[i] is set while slot s of run i is
+   * allocated (owner only), so every double free is caught exactly,
+   * whatever the program wrote into the freed block. */
+  uint64_t taken[MPCA_RUNS_PER_SEG][MPCA_RUN_SIZE / MPCA_ALIGNMENT / 64];
+#endif
 } mpca_small_seg;
 
 static_assert(sizeof(mpca_small_seg) <= MPCA_RUN_SIZE, "small seg header must fit in run 0");
@@ -180,7 +186,7 @@ enum mpca_heap_state { MPCA_HEAP_ACTIVE = 1, MPCA_HEAP_ABANDONED, MPCA_HEAP_CLAI
 struct mpca_heap {
   /* owner-only up to rfq */
   /* Per class: free blocks ready for malloc (a pop), linked through their
-   * first word, mpca_tc_key in their second. They come from the current
+   * first word, mpca_free_mark in their second. They come from the current
    * run (its local frees, or freshly carved slots) or from foreign[]; each
    * still counts as used in its run. First in the heap: the malloc fast
    * path adds no offset. */

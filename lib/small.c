@@ -24,12 +24,11 @@
  * A free by another thread of the same NUMA node goes to that thread's
  * foreign list of the class (heap.c routes them): its next mallocs reuse the
  * block where its cache lines already are. Every free block carries
- * mpca_tc_key in its second word: a free that finds it there reports a
+ * mpca_free_mark in its second word: a free that finds it there reports a
  * double free, whatever thread frees it. Owner thread only: no lock, no
  * atomic operation. */
 #define _GNU_SOURCE
 #include <string.h>
-#include <sys/auxv.h>
 #include "mpca_error.h"
 #include "mpca_list.h"
 #include "mpca_os.h"
@@ -45,6 +44,7 @@
 /* Bytes of never-used slots linked at one refill (bounded by a run). */
 #define CARVE_BYTES ((size_t)8 << 10)
 #define CARVE_MIN 4
+#define MPCA_CARVE_MAX (CARVE_BYTES / MPCA_ALIGNMENT)
 /* Bytes of other heaps' blocks a thread keeps per class before sending them
  * to their owners (and bounds on the block count). */
 #define FOREIGN_BYTES ((size_t)64 << 10)
@@ -54,7 +54,6 @@
 mpca_size_class mpca_classes[MPCA_SMALL_NCLASSES + 1];
 uint8_t mpca_class_lut[MPCA_SMALL_MAX / MPCA_ALIGNMENT + 1];
 mpca_run mpca_run_none = {.state = MPCA_RUN_CURRENT};
-uintptr_t mpca_tc_key;
 
 static_assert(MPCA_RUN_SIZE / MPCA_ALIGNMENT <= UINT16_MAX, "slot counts fit 16 bits");
 static_assert(MPCA_SMALL_MAX * 2 <= MPCA_RUN_SIZE, "a run holds two blocks of every class");
@@ -77,13 +76,7 @@ static size_t clamp(size_t v, size_t lo, size_t hi) { return v > hi ? hi : v < l
 
 void mpca_small_init(void)
 {
-  /* 16 random bytes from the kernel, no syscall, no allocation */
-  const void *at_random = (const void *)getauxval(AT_RANDOM);
-  uint64_t rnd[2] = {0x9e3779b97f4a7c15ull, 0};
-  if (at_random)
-    memcpy(rnd, at_random, sizeof rnd); /* not necessarily 8-byte aligned */
-  uintptr_t key = (uintptr_t)(rnd[0] ^ rnd[1]) ^ (uintptr_t)&mpca_tc_key;
-  mpca_tc_key = key | 1; /* odd: never equal to a block address */
+  mpca_secret_init();
   size_t sz = 0;
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
     size_t s = mpca_small_class_size(c);
@@ -136,6 +129,31 @@ void mpca_run_init(mpca_run *r, unsigned cls, char *base)
   r->aged = 0;
 }
 
+/* Hardened build: the n slots from `first` linked in a random order (a
+ * Fisher-Yates shuffle seeded from the secret and the slots' address), so
+ * that where the next block lands cannot be told from where the last one
+ * did. Returns the first of the list. */
+static void **carve_shuffled(char *first, size_t size, unsigned n)
+{
+  uint16_t order[MPCA_CARVE_MAX];
+  uint64_t x = (uint64_t)(uintptr_t)first ^ mpca_link_secret ^ 0x9e3779b97f4a7c15ull;
+  for (unsigned i = 0; i < n; i++)
+    order[i] = (uint16_t)i;
+  for (unsigned i = n; i > 1; i--) {
+    x ^= x >> 12, x ^= x << 25, x ^= x >> 27; /* xorshift64 */
+    unsigned j = (unsigned)(((x * 0x2545f4914f6cdd1dull) >> 32) % i);
+    uint16_t t = order[i - 1];
+    order[i - 1] = order[j];
+    order[j] = t;
+  }
+  for (unsigned i = 0; i < n; i++) {
+    char *b = first + order[i] * size;
+    mpca_link_set(b, i + 1 < n ? first + order[i + 1] * size : NULL);
+    ((void **)b)[1] = (void *)mpca_free_mark;
+  }
+  return (void **)(first + order[0] * size);
+}
+
 void **mpca_run_carve(mpca_run *r, unsigned *count)
 {
   const mpca_size_class *c = &mpca_classes[r->cls];
@@ -143,16 +161,18 @@ void **mpca_run_carve(mpca_run *r, unsigned *count)
   if (n > c->carve)
     n = c->carve;
   char *first = r->base + (size_t)r->carved * c->size;
-  char *b = first;
-  for (unsigned i = 1; i < n; i++, b += c->size) {
-    ((void **)b)[0] = b + c->size;
-    ((void **)b)[1] = (void *)mpca_tc_key;
-  }
-  ((void **)b)[0] = NULL;
-  ((void **)b)[1] = (void *)mpca_tc_key;
   r->carved = (uint16_t)(r->carved + n);
   r->used += (int32_t)n;
   *count = n;
+  if (MPCA_HARDENED_ON)
+    return carve_shuffled(first, c->size, n);
+  char *b = first;
+  for (unsigned i = 1; i < n; i++, b += c->size) {
+    mpca_link_set(b, b + c->size);
+    ((void **)b)[1] = (void *)mpca_free_mark;
+  }
+  mpca_link_set(b, NULL);
+  ((void **)b)[1] = (void *)mpca_free_mark;
   return (void **)first;
 }
 
@@ -200,6 +220,9 @@ static mpca_run *run_new(mpca_heap *h, unsigned cls)
   }
   mpca_run *r = &ss->runs[i];
   mpca_run_init(r, cls, (char *)ss + (size_t)i * MPCA_RUN_SIZE);
+#ifdef MPCA_HARDENED
+  memset(ss->taken[i], 0, sizeof ss->taken[i]);
+#endif
   ss->run_cls[i] = (uint8_t)cls;
   h->cnt.small_runs_made++;
   h->small_runs[cls]++;
@@ -305,7 +328,9 @@ static mpca_run *next_run(mpca_heap *h, unsigned cls)
 static void **refill(mpca_heap *h, unsigned cls)
 {
   void **list = h->foreign[cls];
-  if (list != NULL) {
+  /* (the hardened build keeps the allocation bitmap of a run with its
+   * owner: another heap's blocks only go home) */
+  if (!MPCA_HARDENED_ON && list != NULL) {
     h->tc_count[cls] = h->nforeign[cls];
     h->foreign[cls] = NULL;
     h->nforeign[cls] = 0;
@@ -339,7 +364,9 @@ void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
   if (p == NULL && (p = refill(h, cls)) == NULL)
     return NULL;
   h->classes_used |= (uint64_t)1 << cls;
-  h->free[cls] = p[0];
+  if (MPCA_HARDENED_ON)
+    mpca_small_hard_taken(p, mpca_small_seg_of(p)->hdr.owner == h);
+  h->free[cls] = mpca_link_next(p);
   p[1] = NULL;
   return p;
 }
@@ -353,16 +380,23 @@ void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
     mpca_bad_pointer(fn, p, "invalid pointer (not the start of an allocated small block)");
     return;
   }
-  if (mpca_unlikely(mpca_small_marked_free(p))) {
+  if (mpca_unlikely(mpca_small_marked_free(p) || !mpca_small_hard_release(p))) {
     mpca_bad_pointer(fn, p, "double free (block is already free)");
     return;
   }
   mpca_small_put_local(h, r, p);
 }
 
+void mpca_small_corrupt(const void *p)
+{
+  mpca_fatal("mpcalloc: heap corruption: malloc found %p on a free list but it is not a free block of the "
+             "heap (a freed block was written to, or a list forged); aborting\n",
+             p);
+}
+
 void mpca_small_put_chain(mpca_heap *h, mpca_run *r, void *first, void *last, unsigned n)
 {
-  ((void **)last)[0] = r->local_free;
+  mpca_link_set(last, r->local_free);
   r->local_free = first;
   r->used -= (int32_t)n;
   if (r->used == 0)
@@ -375,6 +409,11 @@ void mpca_small_free_drained(mpca_heap *h, void *p)
   if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_run_off(p))))
     mpca_fatal("mpcalloc: heap corruption: remote-freed block %p is not a slot of heap %p; aborting\n", p,
                (void *)h);
+  if (mpca_unlikely(!mpca_small_hard_release(p))) {
+    /* hardened build: freed twice, by threads whose marks crossed */
+    mpca_bad_pointer("free", p, "double free (block is already free; found when its owner took it back)");
+    return;
+  }
   mpca_small_put_local(h, r, p);
 }
 
@@ -390,7 +429,7 @@ static int check_foreign(mpca_seg *seg, void *p, const char *fn)
     mpca_bad_pointer(fn, p, "double free (block is already free)");
     return -1;
   }
-  ((void **)p)[1] = (void *)mpca_tc_key;
+  ((void **)p)[1] = (void *)mpca_free_mark;
   return cls;
 }
 
@@ -420,7 +459,7 @@ void mpca_small_retire(mpca_heap *h, unsigned c)
 static unsigned list_length(void *const *p)
 {
   unsigned n = 0;
-  for (; p; p = p[0])
+  for (; p; p = mpca_link_next(p))
     n++;
   return n;
 }

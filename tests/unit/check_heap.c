@@ -241,7 +241,7 @@ END_TEST
 static unsigned queued(mpca_heap *h)
 {
   unsigned n = 0;
-  for (mpca_rnode *r = atomic_load(&h->rfq.head); r; r = r->next)
+  for (mpca_rnode *r = atomic_load(&h->rfq.head); r; r = mpca_link_next(r))
     n++;
   return n;
 }
@@ -263,12 +263,16 @@ START_TEST(test_foreign_free_cached_then_returned)
   ck_assert(mpca_small_marked_free(p));
   ck_assert_int_eq(r->used, used);
   ck_assert_uint_eq(queued(a), 0);
-  /* b reuses it for its own malloc: the mark is cleared */
-  void **q = salloc(b, 80);
-  ck_assert_ptr_eq(q, p);
-  ck_assert(!mpca_small_marked_free(q));
-  ck_assert_uint_eq(b->nforeign[cls], 0);
-  ffree(b, q);
+  /* b reuses it for its own malloc: the mark is cleared (the hardened
+   * build does not: an allocation bitmap stays with the block's owner) */
+  void **q = p;
+  if (!MPCA_HARDENED_ON) {
+    q = salloc(b, 80);
+    ck_assert_ptr_eq(q, p);
+    ck_assert(!mpca_small_marked_free(q));
+    ck_assert_uint_eq(b->nforeign[cls], 0);
+    ffree(b, q);
+  }
   uint64_t sent = b->cnt.remote_sent;
   mpca_heap_trim(b);
   ck_assert_uint_eq(b->cnt.remote_sent, sent + 1);
@@ -306,7 +310,7 @@ START_TEST(test_foreign_flush_batches_per_owner)
   ck_assert_uint_eq(b->nforeign[cls], 0);
   for (int o = 0; o < OWNERS; o++) {
     ck_assert_uint_eq(queued(own[o]), EACH);
-    for (mpca_rnode *r = atomic_load(&own[o]->rfq.head); r; r = r->next)
+    for (mpca_rnode *r = atomic_load(&own[o]->rfq.head); r; r = mpca_link_next(r))
       ck_assert_ptr_eq(mpca_small_seg_of(r)->hdr.owner, own[o]);
     mpca_heap_drain(own[o]);
     mpca_heap_trim(own[o]);

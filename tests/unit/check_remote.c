@@ -42,9 +42,9 @@ START_TEST(test_lifo_single_thread)
   ck_assert(mpca_remote_pending(&q));
   mpca_rnode *l = mpca_remote_take_all(&q);
   ck_assert_ptr_eq(l, &n[2]);
-  ck_assert_ptr_eq(l->next, &n[1]);
-  ck_assert_ptr_eq(l->next->next, &n[0]);
-  ck_assert_ptr_null(l->next->next->next);
+  ck_assert_ptr_eq(mpca_link_next(l), &n[1]);
+  ck_assert_ptr_eq(mpca_link_next(mpca_link_next(l)), &n[0]);
+  ck_assert_ptr_null(mpca_link_next(mpca_link_next(mpca_link_next(l))));
   ck_assert(!mpca_remote_pending(&q));
 }
 END_TEST
@@ -60,7 +60,7 @@ START_TEST(test_many_producers)
   long got = 0;
   for (;;) {
     int finished = atomic_load(&done) == PRODUCERS;
-    for (mpca_rnode *n = mpca_remote_take_all(&q); n; n = n->next) {
+    for (mpca_rnode *n = mpca_remote_take_all(&q); n; n = mpca_link_next(n)) {
       size_t idx = (size_t)(n - &nodes[0][0]);
       ck_assert_uint_lt(idx, (size_t)PRODUCERS * PER_PRODUCER);
       ck_assert_uint_eq(seen[idx / PER_PRODUCER][idx % PER_PRODUCER], 0);

@@ -5,9 +5,16 @@
  * slot check accepts exactly the slot starts of every class (and nothing in
  * a run not in use), carving hands out every slot once, in order, marked
  * free, and counts them as used. */
+#include <stdlib.h>
 #include <string.h>
 #include "unit.h"
 #include "mpca_small.h"
+
+static int cmp_ptr(const void *a, const void *b)
+{
+  uintptr_t x = (uintptr_t) * (void *const *)a, y = (uintptr_t) * (void *const *)b;
+  return x < y ? -1 : x > y;
+}
 
 static char arena[MPCA_RUN_SIZE] __attribute__((aligned(MPCA_RUN_SIZE)));
 static mpca_run run;
@@ -41,21 +48,29 @@ START_TEST(test_carve_every_slot_once)
   unsigned cls = (unsigned)_i;
   mpca_run_init(&run, cls, arena);
   size_t size = mpca_classes[cls].size;
-  unsigned n = run.nslots, total = 0, batches = 0;
+  unsigned n = run.nslots, total = 0, batches = 0, shuffled = 0;
   char *expect = arena;
+  static void *seen[MPCA_RUN_SIZE / MPCA_ALIGNMENT];
   while (run.carved < n) {
     unsigned got = 0;
     void **b = mpca_run_carve(&run, &got);
     ck_assert_uint_ge(got, 1);
     ck_assert_uint_le(got, mpca_classes[cls].carve);
     unsigned k = 0;
-    for (; b; b = b[0], k++) {
-      ck_assert_ptr_eq((char *)b, expect); /* address order, no gap */
+    for (; b; b = mpca_link_next(b), k++) {
+      ck_assert_uint_lt(k, got);
+      seen[k] = b;
       ck_assert(mpca_small_marked_free(b));
       ck_assert(mpca_run_is_slot(&run, (uintptr_t)((char *)b - arena)));
-      expect += size;
+      if (k > 0 && (char *)b != (char *)seen[k - 1] + size)
+        shuffled++;
     }
     ck_assert_uint_eq(k, got);
+    /* the slots that follow the carved ones, each once (in address order
+     * in the default build; in a random order in the hardened build) */
+    qsort(seen, k, sizeof *seen, cmp_ptr);
+    for (unsigned i = 0; i < k; i++, expect += size)
+      ck_assert_ptr_eq((char *)seen[i], expect);
     total += got;
     batches++;
     ck_assert_int_eq(run.used, (int)total);
@@ -64,6 +79,10 @@ START_TEST(test_carve_every_slot_once)
   ck_assert_uint_eq(total, n);
   ck_assert(expect + size > arena + MPCA_RUN_SIZE); /* no room for one more */
   ck_assert_uint_ge(batches, 1);
+  if (!MPCA_HARDENED_ON)
+    ck_assert_uint_eq(shuffled, 0);
+  else if (mpca_classes[cls].carve >= 16)
+    ck_assert_uint_gt(shuffled, 0);
 }
 END_TEST
 

@@ -22,7 +22,7 @@ START_TEST(test_classes_sorted_aligned)
   ck_assert_uint_eq(mpca_classes[0].size, 16);
   ck_assert_uint_eq(mpca_classes[MPCA_SMALL_NCLASSES - 1].size, MPCA_SMALL_MAX);
   ck_assert_uint_eq(MPCA_SMALL_MAX, 32768);
-  ck_assert_uint_eq(mpca_tc_key & 1, 1);
+  ck_assert_uint_eq(mpca_free_mark & 1, 1);
 }
 END_TEST
 

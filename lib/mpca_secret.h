@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: CECILL-C
+ * Copyright (C) 2026 The libmpcalloc authors
+ *
+ * Per-process secrets, and the link word of a free block. A leaf: anything
+ * may include it. mpca_free_mark is what a free block carries in its second
+ * word (mpca_small_marked_free); mpca_link_secret scrambles the link word of
+ * free blocks in the hardened build (configure --enable-hardened): stored
+ * as next ^ the block's own address ^ the secret, so an overwrite of a freed
+ * block, or a list forged by a program, decodes to an address nobody chose,
+ * which the hardened checks then catch (mpca_small.h), instead of steering
+ * malloc to memory of the writer's choice. The default build stores the
+ * link as it is. */
+#ifndef MPCA_SECRET_H
+#define MPCA_SECRET_H
+
+#include "mpca_common.h"
+
+#ifdef MPCA_HARDENED
+#define MPCA_HARDENED_ON 1
+#else
+#define MPCA_HARDENED_ON 0
+#endif
+
+/* Random per process, odd (never a block address). */
+extern uintptr_t mpca_free_mark MPCA_INTERNAL;
+/* Random per process (hardened build only; 0 otherwise). */
+extern uintptr_t mpca_link_secret MPCA_INTERNAL;
+
+/* Sets both from the kernel's AT_RANDOM bytes: no system call, no
+ * allocation. Start-up only. */
+MPCA_INTERNAL void mpca_secret_init(void);
+
+/* The link word to store in the free block `at` for the block `next`. */
+MPCA_INLINE void *mpca_link_enc(const void *at, const void *next)
+{
+  if (!MPCA_HARDENED_ON)
+    return (void *)next;
+  return (void *)((uintptr_t)next ^ (uintptr_t)at ^ mpca_link_secret);
+}
+
+/* The next block from the link word `stored` of the free block `at`. */
+MPCA_INLINE void *mpca_link_dec(const void *at, const void *stored)
+{
+  return mpca_link_enc(at, stored);
+}
+
+/* The next block of the free block `at`. */
+MPCA_INLINE void *mpca_link_next(const void *at) { return mpca_link_dec(at, *(void *const *)at); }
+
+/* Links the free block `at` to `next`. */
+MPCA_INLINE void mpca_link_set(void *at, const void *next) { *(void **)at = mpca_link_enc(at, next); }
+
+#endif
