@@ -41,6 +41,11 @@ void *mpca_small_alloc_slow(mpca_heap *h, size_t size)
  * aligned request just below the threshold may become a local huge block. */
 MPCA_INLINE bool interleaved(size_t size) { return size >= mpca_numa_interleave_from; }
 
+/* The largest medium request. The hardened build has no medium blocks:
+ * their boundary tags sit right next to the blocks; above the small sizes
+ * every block is huge, with its header behind a guard page. */
+MPCA_INLINE size_t medium_max(void) { return MPCA_HARDENED_ON ? MPCA_SMALL_MAX : mpca_numa_medium_max; }
+
 /* A huge block from `local` (the heap's source), or from the interleaved
  * one. Not inlined, and with the arguments of mpca_huge_malloc: the callers
  * keep the code (and instruction counts) they had before interleaving. */
@@ -81,7 +86,7 @@ void *mpca_alloc(size_t size, bool zero)
     return p;
   }
   mpca_heap_tick(h);
-  if (size <= mpca_numa_medium_max) {
+  if (size <= medium_max()) {
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
     p = mpca_medium_malloc(h, size);
@@ -107,7 +112,7 @@ void *mpca_alloc_aligned(size_t align, size_t size)
     return mpca_small_alloc(h, (size_t)1 << (mpca_log2(need - 1) + 1)); /* sets errno */
   mpca_heap_tick(h);
   void *p;
-  if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= mpca_numa_medium_max) {
+  if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= medium_max()) {
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
     p = mpca_medium_memalign(h, align, size);
@@ -261,15 +266,15 @@ void *mpca_realloc(void *p, size_t size)
   if (old == 0)
     return NULL;
   /* Stay in place when the block fits and would not waste over half. */
-  if (size <= old && size >= old / 2 && (seg->kind != MPCA_KIND_HUGE || size > MPCA_MEDIUM_MAX))
+  if (size <= old && size >= old / 2 && (seg->kind != MPCA_KIND_HUGE || size > medium_max()))
     return p;
-  if (seg->kind == MPCA_KIND_MEDIUM && size > MPCA_SMALL_MAX && size <= mpca_numa_medium_max &&
+  if (seg->kind == MPCA_KIND_MEDIUM && size > MPCA_SMALL_MAX && size <= medium_max() &&
       seg->owner == mpca_tls_heap && mpca_medium_resize(seg->owner, seg, p, size))
     return p;
   /* A huge block keeps its source (mremap moves pages, not bytes), unless
    * it grows into the interleaved sizes: it moves then, copying less than
    * MPCALLOC_NUMA_INTERLEAVE_MIN bytes, once. */
-  if (seg->kind == MPCA_KIND_HUGE && size > MPCA_MEDIUM_MAX &&
+  if (seg->kind == MPCA_KIND_HUGE && size > medium_max() &&
       (!interleaved(size) || (int)seg->node == MPCA_NODE_INTERLEAVED)) {
     void *q = mpca_huge_resize(seg, p, size);
     if (q != NULL)

@@ -34,6 +34,9 @@ MPCA_INTERNAL size_t mpca_os_purge(void *p, size_t size);
 /* Metadata memory (never freed): zeroed, page-granular. */
 /* Ask for transparent huge pages on [p, p + size) (a hint; see MPCALLOC_THP_MIN). */
 MPCA_INTERNAL void mpca_os_advise_huge_pages(void *p, size_t size);
+/* Guard pages (the hardened build): [p, p + size) (page-aligned) made
+ * inaccessible (`on`) or read-write again. False when the kernel refused. */
+MPCA_INTERNAL bool mpca_os_guard(void *p, size_t size, bool on);
 /* Milliseconds of a coarse monotonic clock (a vDSO read, no system call). */
 MPCA_INTERNAL uint64_t mpca_os_now_ms(void);
 MPCA_INTERNAL void *mpca_os_meta_map(size_t size);

@@ -166,6 +166,14 @@ void mpca_os_advise_huge_pages(void *p, size_t size)
   errno = saved;
 }
 
+bool mpca_os_guard(void *p, size_t size, bool on)
+{
+  int saved = errno;
+  int rc = mprotect(p, size, on ? PROT_NONE : PROT_READ | PROT_WRITE);
+  errno = saved;
+  return rc == 0;
+}
+
 uint64_t mpca_os_now_ms(void)
 {
   struct timespec ts;

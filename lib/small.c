@@ -37,8 +37,32 @@
 #include "mpca_source.h"
 #include "mpca_stats.h"
 
-/* run 0 holds the header */
-#define ALL_RUNS ((MPCA_RUNS_PER_SEG == 64 ? ~(uint64_t)0 : ((uint64_t)1 << MPCA_RUNS_PER_SEG) - 1) & ~(uint64_t)1)
+/* Run 0 holds the header; in the hardened build the rest of run 0 and the
+ * whole last run are guard pages: between the header and the first run,
+ * and between the last run and whatever the next mapping holds (maybe the
+ * header of another macro block). */
+#define RUNS_MASK (MPCA_RUNS_PER_SEG == 64 ? ~(uint64_t)0 : ((uint64_t)1 << MPCA_RUNS_PER_SEG) - 1)
+#define LAST_RUN ((uint64_t)1 << (MPCA_RUNS_PER_SEG - 1))
+#define ALL_RUNS (RUNS_MASK & ~(uint64_t)1 & ~(MPCA_HARDENED_ON ? LAST_RUN : 0))
+
+/* Hardened build: the guard pages of the small macro block `ss` on or off
+ * (off before it goes back to its source, where any kind may reuse it).
+ * False when the kernel refused. */
+static bool guards(mpca_small_seg *ss, bool on)
+{
+  size_t page = mpca_os_page_size();
+  size_t hdr = mpca_align_up(sizeof *ss, page);
+  char *last = (char *)ss + (MPCA_RUNS_PER_SEG - 1) * MPCA_RUN_SIZE;
+  if (!on)
+    return mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, false) & mpca_os_guard(last, MPCA_RUN_SIZE, false);
+  if (!mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, true))
+    return false;
+  if (!mpca_os_guard(last, MPCA_RUN_SIZE, true)) {
+    mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, false);
+    return false;
+  }
+  return true;
+}
 /* Fully free small macro blocks a heap keeps before giving them back. */
 #define SMALL_EMPTY_KEEP 1
 /* Bytes of never-used slots linked at one refill (bounded by a run). */
@@ -184,6 +208,10 @@ static mpca_small_seg *small_seg_new(mpca_heap *h)
   if (seg == NULL)
     return NULL;
   mpca_small_seg *ss = (mpca_small_seg *)seg;
+  if (MPCA_HARDENED_ON && !guards(ss, true)) {
+    mpca_source_put(seg);
+    return NULL;
+  }
   seg->kind = MPCA_KIND_SMALL;
   seg->owner = h;
   seg->free_runs = ALL_RUNS;
@@ -269,6 +297,8 @@ size_t mpca_small_release_empty(mpca_heap *h, unsigned keep)
     h->cnt.segs_released++;
     released += seg->size;
     mpca_registry_set_small(seg, NULL);
+    if (MPCA_HARDENED_ON && !guards((mpca_small_seg *)seg, false))
+      mpca_fatal("mpcalloc: cannot lift the guard pages of %p (mprotect failed); aborting\n", (void *)seg);
     mpca_source_put(seg);
   }
   return released;

@@ -340,6 +340,10 @@ static mpca_seg *map_fresh(mpca_source *s, size_t size)
   return seg;
 }
 
+/* A cached block taken for a request smaller than half of it, with at
+ * least this much to spare, is shrunk to the request (see mpca_source_get). */
+#define SHRINK_MIN ((size_t)256 << 10)
+
 /* Split `seg` so it keeps `size` bytes (rounded to MPCA_SEG_SIZE); the tail
  * goes back to the cache. Called with the lock held. */
 static void split_tail(mpca_source *s, mpca_seg *seg, size_t size)
@@ -369,6 +373,11 @@ mpca_seg *mpca_source_get(mpca_source *s, size_t size)
     s->hits++;
     pthread_mutex_unlock(&s->lock);
     seg_setup(seg, s, seg->size, false);
+    /* What is left is less than a macro block unit; much more than the
+     * request (a small block's 2 MiB for a 100 KiB huge block) would stay
+     * mapped, and resident where it was used, for nothing: unmap it. */
+    if (seg->size - size >= SHRINK_MIN && seg->size > 2 * size)
+      seg = mpca_source_resize(seg, size); /* shrinking never fails: keeps the block at worst */
     return seg;
   }
   mpca_seg *grow = cache_grow_candidate(s, size);

@@ -50,6 +50,8 @@ END_TEST
 START_TEST(test_medium_grows_in_place)
 {
   mpca_heap *h = mpca_heap_get();
+  if (MPCA_HARDENED_ON) /* no medium blocks there: sizes above the small ones are huge */
+    return;
   /* medium blocks start above the small classes */
   const size_t m = MPCA_SMALL_MAX + 5000;
   unsigned char *p = mpca_alloc(m, false);
