@@ -11,6 +11,7 @@
 #define MPCA_STATS_H
 
 #include <stdatomic.h>
+#include "mpcalloc.h"
 #include "mpca_small.h"
 
 typedef struct mpca_stats_node {
@@ -18,7 +19,19 @@ typedef struct mpca_stats_node {
   _Atomic uint64_t huge_used; /* usable bytes of live huge blocks */
   _Atomic uint64_t huge_req;  /* bytes asked for by live huge blocks */
   _Atomic uint64_t huge_peak; /* high-water mark of huge_used */
+  _Atomic uint64_t huge_live; /* live huge blocks */
 } mpca_stats_node;
+
+/* Everything the readers report, gathered in one pass (stats.c). */
+typedef struct mpca_stats_snapshot {
+  struct mpc_alloc_stats s;
+  uint64_t cls_count[MPCA_SMALL_NCLASSES];  /* live blocks, thread caches excluded */
+  uint64_t cls_runs[MPCA_SMALL_NCLASSES];   /* runs in use */
+  uint64_t cls_cached[MPCA_SMALL_NCLASSES]; /* free blocks in thread caches */
+  uint64_t cls_free[MPCA_SMALL_NCLASSES];   /* free slots left in the runs in use */
+  uint64_t huge_used;                       /* usable bytes of live huge blocks */
+  uint64_t huge_live;                       /* live huge blocks */
+} mpca_stats_snapshot;
 
 /* [0]: the unbound source (node -1), [n + 1]: node n. */
 extern mpca_stats_node mpca_stats_nodes[MPCA_MAX_NODES + 1] MPCA_INTERNAL;
@@ -52,6 +65,12 @@ MPCA_INLINE void mpca_stats_medium(mpca_heap *h, uint64_t delta)
     h->cnt.medium_peak = u;
 }
 
+/* Fill *sn from every heap ever made and every node (approximate while
+ * other threads run; exact for the calling thread's own heap). */
+MPCA_INTERNAL void mpca_stats_gather(mpca_stats_snapshot *sn);
+/* The report (text, or JSON) on `fd`, without allocating; 0, or -1 with
+ * errno set by a failed write. */
+MPCA_INTERNAL int mpca_stats_print_fd(int fd, bool json);
 /* At start-up, after the options: keeps a copy of standard error for the
  * report at exit (and its messages) when MPCALLOC_STATS asks for one:
  * programs such as the GNU tools close stderr in an atexit handler, before

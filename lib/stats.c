@@ -2,10 +2,11 @@
  * Copyright (C) 2026 The libmpcalloc authors
  *
  * Statistics: mpc_alloc_stats_get/print/reset and the report at exit
- * (MPCALLOC_STATS, MPCALLOC_STATS_FILE). This file must never allocate
- * (not even through stdio: output is formatted with mpca_snprintf into a
- * stack buffer and written with write(2)), and must never make the
- * malloc/free fast paths pay for a statistic.
+ * (MPCALLOC_STATS, MPCALLOC_STATS_FILE); mallinfo.c answers glibc's
+ * mallinfo2/malloc_info/malloc_stats from the same snapshot. This file must
+ * never allocate (not even through stdio: output is formatted with
+ * mpca_snprintf into a stack buffer and written with write(2)), and must
+ * never make the malloc/free fast paths pay for a statistic.
  *
  * Design. Nothing is counted on the fast paths (a thread-cache pop or push).
  * What is in use is derived from gauges kept on the slow paths:
@@ -93,19 +94,16 @@ void mpca_stats_huge(const mpca_seg *seg, int sign)
   }
   uint64_t t = atomic_fetch_add_explicit(&n->huge_used, used, memory_order_relaxed) + used;
   atomic_fetch_add_explicit(&n->huge_req, req, memory_order_relaxed);
+  atomic_fetch_add_explicit(&n->huge_live, (uint64_t)(int64_t)sign, memory_order_relaxed);
   if (sign > 0 && t > atomic_load_explicit(&n->huge_peak, memory_order_relaxed))
     raise_peak(&n->huge_peak, t);
 }
 
 /* ---- gathering ------------------------------------------------------------ */
 
-typedef struct snapshot {
-  struct mpc_alloc_stats s;
-  uint64_t cls_count[MPCA_SMALL_NCLASSES]; /* live blocks, thread caches excluded */
-  uint64_t cls_runs[MPCA_SMALL_NCLASSES];
-} snapshot;
+typedef mpca_stats_snapshot snapshot;
 
-static void gather(snapshot *sn)
+void mpca_stats_gather(snapshot *sn)
 {
   memset(sn, 0, sizeof *sn);
   struct mpc_alloc_stats *s = &sn->s;
@@ -116,8 +114,11 @@ static void gather(snapshot *sn)
     for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
       uint64_t out = RD(h->small_slots[c]), tc = RD(h->tc_count[c]);
       uint64_t live = out > tc ? out - tc : 0; /* a racing refill may be half seen */
+      uint64_t runs = RD(h->small_runs[c]), slots = runs * mpca_classes[c].nslots;
       sn->cls_count[c] += live;
-      sn->cls_runs[c] += RD(h->small_runs[c]);
+      sn->cls_runs[c] += runs;
+      sn->cls_cached[c] += tc;
+      sn->cls_free[c] += slots > out ? slots - out : 0;
       small += live * mpca_classes[c].size;
       s->thread_cached += tc * mpca_classes[c].size;
     }
@@ -149,6 +150,8 @@ static void gather(snapshot *sn)
   for (int i = 0; i < NNODES; i++) {
     mpca_stats_node *n = &mpca_stats_nodes[i];
     uint64_t hu = atomic_load_explicit(&n->huge_used, memory_order_relaxed);
+    sn->huge_used += hu;
+    sn->huge_live += atomic_load_explicit(&n->huge_live, memory_order_relaxed);
     uint64_t mapped = atomic_load_explicit(&n->mapped, memory_order_relaxed);
     uint64_t cached = mpca_source_cached(mpca_source_for_node(i - 1));
     huge_req += atomic_load_explicit(&n->huge_req, memory_order_relaxed);
@@ -196,7 +199,7 @@ MPCA_EXPORT int mpc_alloc_stats_get(struct mpc_alloc_stats *st)
   }
   mpca_global_init();
   snapshot sn;
-  gather(&sn);
+  mpca_stats_gather(&sn);
   size_t n = st->size < sizeof sn.s ? (size_t)st->size : sizeof sn.s;
   sn.s.size = n;
   memcpy(st, &sn.s, n);
@@ -208,7 +211,7 @@ MPCA_EXPORT void mpc_alloc_stats_reset(void)
   mpca_global_init();
   snapshot sn;
   memset(&base, 0, sizeof base);
-  gather(&sn);
+  mpca_stats_gather(&sn);
   base.mmap = sn.s.mmap_calls;
   base.munmap = sn.s.munmap_calls;
   base.mremap = sn.s.mremap_calls;
@@ -395,14 +398,14 @@ static void print_json(out *o, const snapshot *sn)
   PUT(o, "]}\n");
 }
 
-static int print_fd(int fd, bool json)
+int mpca_stats_print_fd(int fd, bool json)
 {
   out o;
   o.fd = fd;
   o.err = 0;
   o.len = 0;
   snapshot sn;
-  gather(&sn);
+  mpca_stats_gather(&sn);
   if (json)
     print_json(&o, &sn);
   else
@@ -423,7 +426,7 @@ MPCA_EXPORT int mpc_alloc_stats_print(int fd, unsigned flags)
   }
   mpca_global_init();
   int saved = errno;
-  int rc = print_fd(fd, flags & MPC_ALLOC_STATS_JSON);
+  int rc = mpca_stats_print_fd(fd, flags & MPC_ALLOC_STATS_JSON);
   if (rc == 0)
     errno = saved;
   return rc;
@@ -488,7 +491,7 @@ __attribute__((destructor)) static void mpca_stats_at_exit(void)
     if (fd < 0)
       fd = report_fd;
   }
-  print_fd(fd, mode == MPCA_STATS_JSON);
+  mpca_stats_print_fd(fd, mode == MPCA_STATS_JSON);
   if (fd != 2 && fd != report_fd)
     close(fd);
   errno = saved;

@@ -2,9 +2,11 @@
 # Copyright (C) 2026 The libmpcalloc authors
 #
 # Integration tests (included from tests/local.mk):
-#   tests/api       every entry point through the real library (-lmpcalloc)
+#   tests/api       every entry point through the real library (-lmpcalloc),
+#                   glibc's names and introspection calls, sized frees
 #   tests/override  real programs under LD_PRELOAD compared with glibc's
-#                   allocator, libc-internal allocations, MPCALLOC_* handling
+#                   allocator, libc-internal allocations, MPCALLOC_* handling,
+#                   glibc's internal names
 #   tests/stress    threads with cross-thread frees (also with the purge delay
 #                   at 0 and 1ms), thread churn, fork from a threaded program,
 #                   out of memory under RLIMIT_AS
@@ -14,8 +16,10 @@
 INTEGRATION_PROGS = \
 	tests/api/check_api \
 	tests/api/check_cache \
+	tests/api/check_glibc \
 	tests/override/libc_internal \
 	tests/override/preload_probe \
+	tests/override/glibc_names \
 	tests/override/early \
 	tests/stress/stress_threads \
 	tests/stress/stress_churn \
@@ -25,9 +29,11 @@ INTEGRATION_PROGS = \
 INTEGRATION_TESTS = \
 	tests/api/check_api \
 	tests/api/check_cache \
+	tests/api/check_glibc \
 	tests/override/libc_internal \
 	tests/override/env.sh \
 	tests/override/on_error.sh \
+	tests/override/glibc_names.sh \
 	tests/override/early.sh \
 	tests/override/python.sh \
 	tests/override/perl.sh \
@@ -68,6 +74,11 @@ tests_api_check_cache_CFLAGS = $(INTEGRATION_LINKED_CFLAGS)
 tests_api_check_cache_LDADD = $(INTEGRATION_LINKED_LIBS)
 tests_api_check_cache_LDFLAGS = -no-install
 
+tests_api_check_glibc_SOURCES = tests/api/check_glibc.c tests/pattern.h
+tests_api_check_glibc_CFLAGS = $(INTEGRATION_LINKED_CFLAGS)
+tests_api_check_glibc_LDADD = $(INTEGRATION_LINKED_LIBS)
+tests_api_check_glibc_LDFLAGS = -no-install
+
 tests_override_libc_internal_SOURCES = tests/override/libc_internal.c
 tests_override_libc_internal_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 tests_override_libc_internal_LDADD = lib/libmpcalloc.la -lpthread
@@ -82,6 +93,10 @@ tests_override_preload_probe_SOURCES = tests/override/preload_probe.c
 tests_override_preload_probe_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 tests_override_preload_probe_LDADD = -lpthread
 tests_override_preload_probe_LDFLAGS = -no-install
+
+tests_override_glibc_names_SOURCES = tests/override/glibc_names.c
+tests_override_glibc_names_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
+tests_override_glibc_names_LDFLAGS = -no-install
 
 INTEGRATION_STRESS_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 INTEGRATION_STRESS_LIBS = lib/libmpcalloc.la -lpthread
@@ -107,6 +122,7 @@ EXTRA_DIST += \
 	tests/override/common.sh \
 	tests/override/env.sh \
 	tests/override/on_error.sh \
+	tests/override/glibc_names.sh \
 	tests/override/early.sh \
 	tests/override/python.sh \
 	tests/override/workload.py \
