@@ -475,7 +475,7 @@ static bool expand_path(char *dst, size_t n, const char *src)
 __attribute__((destructor)) static void mpca_stats_at_exit(void)
 {
   uint64_t mode = mpca_opt[MPCA_OPT_STATS];
-  if (mode == MPCA_STATS_OFF || mpca_heap_first() == NULL)
+  if (mode == MPCA_STATS_OFF) /* set: the options were read, start-up is done */
     return;
   int saved = errno;
   int fd = report_fd;

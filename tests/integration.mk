@@ -6,12 +6,13 @@
 #                   glibc's names and introspection calls, sized frees
 #   tests/override  real programs under LD_PRELOAD compared with glibc's
 #                   allocator, libc-internal allocations, MPCALLOC_* handling,
-#                   glibc's internal names
+#                   glibc's internal names, start-up in a program that never
+#                   allocates
 #   tests/stress    threads with cross-thread frees (also with the purge delay
 #                   at 0 and 1ms), thread churn, fork from a threaded program,
 #                   out of memory under RLIMIT_AS
-# tests/local.mk adds $(INTEGRATION_PROGS) to check_PROGRAMS and
-# $(INTEGRATION_TESTS) to TESTS.
+# tests/local.mk adds $(INTEGRATION_PROGS) to check_PROGRAMS,
+# $(INTEGRATION_LIBS) to check_LTLIBRARIES and $(INTEGRATION_TESTS) to TESTS.
 
 INTEGRATION_PROGS = \
 	tests/api/check_api \
@@ -26,6 +27,9 @@ INTEGRATION_PROGS = \
 	tests/stress/stress_fork \
 	tests/stress/stress_oom
 
+# Shared libraries the scripts preload beside libmpcalloc.
+INTEGRATION_LIBS = tests/override/libearly_ctor.la
+
 INTEGRATION_TESTS = \
 	tests/api/check_api \
 	tests/api/check_cache \
@@ -35,6 +39,7 @@ INTEGRATION_TESTS = \
 	tests/override/on_error.sh \
 	tests/override/glibc_names.sh \
 	tests/override/early.sh \
+	tests/override/startup.sh \
 	tests/override/python.sh \
 	tests/override/perl.sh \
 	tests/override/sort.sh \
@@ -98,6 +103,12 @@ tests_override_glibc_names_SOURCES = tests/override/glibc_names.c
 tests_override_glibc_names_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 tests_override_glibc_names_LDFLAGS = -no-install
 
+# Preloaded after libmpcalloc by startup.sh: its constructor allocates
+# before libmpcalloc's own runs. -rpath makes libtool build a shared library.
+tests_override_libearly_ctor_la_SOURCES = tests/override/early_ctor.c
+tests_override_libearly_ctor_la_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
+tests_override_libearly_ctor_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+
 INTEGRATION_STRESS_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 INTEGRATION_STRESS_LIBS = lib/libmpcalloc.la -lpthread
 
@@ -124,6 +135,7 @@ EXTRA_DIST += \
 	tests/override/on_error.sh \
 	tests/override/glibc_names.sh \
 	tests/override/early.sh \
+	tests/override/startup.sh \
 	tests/override/python.sh \
 	tests/override/workload.py \
 	tests/override/perl.sh \
