@@ -11,6 +11,7 @@
 #   tests/stress    threads with cross-thread frees (also with the purge delay
 #                   at 0 and 1ms), thread churn, fork from a threaded program,
 #                   out of memory under RLIMIT_AS
+#   tests/static    a program linked with cc -static and libmpcalloc.a
 # tests/local.mk adds $(INTEGRATION_PROGS) to check_PROGRAMS,
 # $(INTEGRATION_LIBS) to check_LTLIBRARIES and $(INTEGRATION_TESTS) to TESTS.
 
@@ -45,6 +46,7 @@ INTEGRATION_TESTS = \
 	tests/override/sort.sh \
 	tests/override/cc.sh \
 	tests/override/git.sh \
+	tests/static/static.sh \
 	tests/stress/stress_threads \
 	tests/stress/purge.sh \
 	tests/stress/stress_churn \
@@ -143,4 +145,6 @@ EXTRA_DIST += \
 	tests/override/sort.sh \
 	tests/override/cc.sh \
 	tests/override/git.sh \
+	tests/static/static.sh \
+	tests/static/static_prog.c \
 	tests/stress/purge.sh
