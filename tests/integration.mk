@@ -7,7 +7,7 @@
 #   tests/override  real programs under LD_PRELOAD compared with glibc's
 #                   allocator, libc-internal allocations, MPCALLOC_* handling,
 #                   glibc's internal names, start-up in a program that never
-#                   allocates
+#                   allocates, dlopen/dlclose and ctypes
 #   tests/stress    threads with cross-thread frees (also with the purge delay
 #                   at 0 and 1ms), thread churn, fork from a threaded program,
 #                   out of memory under RLIMIT_AS
@@ -22,6 +22,7 @@ INTEGRATION_PROGS = \
 	tests/override/libc_internal \
 	tests/override/preload_probe \
 	tests/override/glibc_names \
+	tests/override/dlopen \
 	tests/override/early \
 	tests/stress/stress_threads \
 	tests/stress/stress_churn \
@@ -41,6 +42,7 @@ INTEGRATION_TESTS = \
 	tests/override/glibc_names.sh \
 	tests/override/early.sh \
 	tests/override/startup.sh \
+	tests/override/dlopen.sh \
 	tests/override/python.sh \
 	tests/override/perl.sh \
 	tests/override/sort.sh \
@@ -111,6 +113,12 @@ tests_override_libearly_ctor_la_SOURCES = tests/override/early_ctor.c
 tests_override_libearly_ctor_la_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 tests_override_libearly_ctor_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 
+# Loads the library with dlopen: must not link it.
+tests_override_dlopen_SOURCES = tests/override/dlopen.c
+tests_override_dlopen_CFLAGS = $(AM_CFLAGS)
+tests_override_dlopen_LDADD = -lpthread
+tests_override_dlopen_LDFLAGS = -no-install
+
 INTEGRATION_STRESS_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 INTEGRATION_STRESS_LIBS = lib/libmpcalloc.la -lpthread
 
@@ -138,6 +146,7 @@ EXTRA_DIST += \
 	tests/override/glibc_names.sh \
 	tests/override/early.sh \
 	tests/override/startup.sh \
+	tests/override/dlopen.sh \
 	tests/override/python.sh \
 	tests/override/workload.py \
 	tests/override/perl.sh \
