@@ -7,7 +7,7 @@
 #   tests/override  real programs under LD_PRELOAD compared with glibc's
 #                   allocator, libc-internal allocations, MPCALLOC_* handling,
 #                   glibc's internal names, start-up in a program that never
-#                   allocates, dlopen/dlclose and ctypes
+#                   allocates, dlopen/dlclose and ctypes, valgrind's memcheck
 #   tests/stress    threads with cross-thread frees (also with the purge delay
 #                   at 0 and 1ms), thread churn, fork from a threaded program,
 #                   out of memory under RLIMIT_AS
@@ -23,6 +23,8 @@ INTEGRATION_PROGS = \
 	tests/override/preload_probe \
 	tests/override/glibc_names \
 	tests/override/dlopen \
+	tests/override/planted \
+	tests/override/planted_linked \
 	tests/override/early \
 	tests/stress/stress_threads \
 	tests/stress/stress_churn \
@@ -43,6 +45,7 @@ INTEGRATION_TESTS = \
 	tests/override/early.sh \
 	tests/override/startup.sh \
 	tests/override/dlopen.sh \
+	tests/override/valgrind.sh \
 	tests/override/python.sh \
 	tests/override/perl.sh \
 	tests/override/sort.sh \
@@ -119,6 +122,15 @@ tests_override_dlopen_CFLAGS = $(AM_CFLAGS)
 tests_override_dlopen_LDADD = -lpthread
 tests_override_dlopen_LDFLAGS = -no-install
 
+# The planted bugs of valgrind.sh, preloaded (planted) and linked.
+tests_override_planted_SOURCES = tests/override/planted.c
+tests_override_planted_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
+tests_override_planted_LDFLAGS = -no-install
+tests_override_planted_linked_SOURCES = tests/override/planted.c
+tests_override_planted_linked_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
+tests_override_planted_linked_LDADD = lib/libmpcalloc.la
+tests_override_planted_linked_LDFLAGS = -no-install
+
 INTEGRATION_STRESS_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 INTEGRATION_STRESS_LIBS = lib/libmpcalloc.la -lpthread
 
@@ -147,6 +159,7 @@ EXTRA_DIST += \
 	tests/override/early.sh \
 	tests/override/startup.sh \
 	tests/override/dlopen.sh \
+	tests/override/valgrind.sh \
 	tests/override/python.sh \
 	tests/override/workload.py \
 	tests/override/perl.sh \
