@@ -61,13 +61,15 @@ static void *worker(void *arg)
   return NULL;
 }
 
+/* A mapping of the library file (directories such as the libmpcalloc-X.Y.Z
+ * of make distcheck do not count). */
 static int mapped(void)
 {
   FILE *f = fopen("/proc/self/maps", "r");
   char line[4096];
   int found = 0;
   while (f && fgets(line, sizeof line, f))
-    if (strstr(line, "libmpcalloc"))
+    if (strstr(line, "/libmpcalloc.so"))
       found = 1;
   if (f)
     fclose(f);
