@@ -62,7 +62,7 @@ MPCA_EXPORT void *reallocarray(void *p, size_t n, size_t m)
     errno = ENOMEM;
     return NULL;
   }
-  return realloc(p, size); /* the process's realloc: a memory debugger may have replaced ours */
+  return realloc(p, size); /* the process's: a memory debugger may have replaced ours */
 }
 
 MPCA_EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
@@ -87,7 +87,8 @@ MPCA_EXPORT void *aligned_alloc(size_t align, size_t size)
   return mpca_alloc_aligned(align, size);
 }
 
-MPCA_EXPORT void *memalign(size_t align, size_t size)
+/* noinline: pvalloc calls it by name, even in the static archive */
+MPCA_EXPORT MPCA_NOINLINE void *memalign(size_t align, size_t size)
 {
   if (align > SIZE_MAX / 2 + 1) {
     errno = EINVAL;
@@ -108,7 +109,7 @@ MPCA_EXPORT void *pvalloc(size_t size)
     return NULL;
   }
   size = size == 0 ? page : mpca_align_up(size, page);
-  return mpca_alloc_aligned(page, size);
+  return memalign(page, size); /* the process's: a memory debugger may have replaced ours */
 }
 
 MPCA_EXPORT size_t malloc_usable_size(void *p)

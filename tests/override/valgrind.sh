@@ -9,8 +9,9 @@
 # the program itself with somalloc=NONE (libmpcalloc.a linked into a
 # dynamically linked program). In each case the planted bugs of planted.c,
 # a one-byte heap overflow and a leak of 4321 bytes, must be reported, and
-# the program must run to its end (libmpcalloc's reallocarray and
-# free_sized, which valgrind does not replace, pass valgrind's blocks on).
+# the program must run to its end with no invalid free (libmpcalloc's
+# reallocarray, pvalloc and free_sized, which valgrind does not replace,
+# use valgrind's realloc, memalign and free).
 # Two cases are printed, not checked: preloaded without the option (recent
 # valgrind replaces the first malloc the program finds anyway), and a fully
 # static program (valgrind can replace no allocator there).
@@ -47,6 +48,7 @@ memcheck() {
 	grep -q '0 bytes after a block of size 24 alloc' "$tmp/vg" || bad "$what: the overflow is not tied to the 24-byte block"
 	grep -q '4,321 bytes in 1 blocks are definitely lost' "$tmp/vg" || bad "$what: the leak of 4321 bytes is not reported"
 	grep -q 'mpcalloc:' "$tmp/vg" && bad "$what: libmpcalloc complained"
+	grep -q 'Invalid free' "$tmp/vg" && bad "$what: a block went to the wrong allocator"
 	if [ "$failures" -ne "$before" ]; then
 		sed 's/^/    | /' "$tmp/vg" >&2
 	else
