@@ -58,6 +58,7 @@ EXTRA_DIST += \
 	debian/tests/control \
 	debian/tests/launcher \
 	debian/tests/preload \
+	debian/tests/static \
 	debian/upstream/metadata \
 	debian/watch
 

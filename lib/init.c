@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: CECILL-C
  * Copyright (C) 2026 The libmpcalloc authors
  *
- * Bootstrap. The first malloc of the process (possibly before main, inside
- * another library's constructor, or from libnuma's own set-up) runs the
- * global set-up here: options, size classes, sources, NUMA topology. Nothing
- * in it calls malloc. A thread's first malloc then gets a heap; a pthread key
- * destructor abandons it at thread exit; pthread_atfork handlers keep the
- * child of a fork consistent. */
+ * Bootstrap. The global set-up (options, size classes, sources, NUMA
+ * topology) runs in the library's constructor, so that configuration
+ * messages, MPCALLOC_PRINT_CONFIG and the report at exit work for a program
+ * that never allocates; or earlier, at the first malloc of the process when
+ * that comes first (another library's constructor, libnuma's own set-up, the
+ * dynamic loader). Nothing in it calls malloc. A thread's first malloc then
+ * gets a heap; a pthread key destructor abandons it at thread exit;
+ * pthread_atfork handlers keep the child of a fork consistent. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -89,6 +91,10 @@ void mpca_global_init(void)
   while (atomic_load_explicit(&init_state, memory_order_acquire) != INIT_DONE)
     sched_yield();
 }
+
+/* Runs when the library is loaded (LD_PRELOAD, -lmpcalloc, dlopen) or, in a
+ * static program, before main; a no-op when an allocation came first. */
+__attribute__((constructor)) static void init_at_load(void) { mpca_global_init(); }
 
 void mpca_thread_switch_heap(mpca_heap *h)
 {

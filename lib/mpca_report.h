@@ -23,8 +23,12 @@
 /* Everything one report says. */
 typedef struct mpca_report {
   struct mpc_alloc_stats s;
-  uint64_t cls_count[MPCA_SMALL_NCLASSES]; /* live blocks, thread caches excluded */
-  uint64_t cls_runs[MPCA_SMALL_NCLASSES];
+  uint64_t cls_count[MPCA_SMALL_NCLASSES];  /* live blocks, free lists excluded */
+  uint64_t cls_runs[MPCA_SMALL_NCLASSES];   /* runs in use */
+  uint64_t cls_cached[MPCA_SMALL_NCLASSES]; /* free blocks in heaps' free and foreign lists */
+  uint64_t cls_free[MPCA_SMALL_NCLASSES];   /* free slots left in the runs in use */
+  uint64_t huge_used;                       /* usable bytes of live huge blocks */
+  uint64_t huge_live;                       /* live huge blocks */
   mpca_job job;
 } mpca_report;
 

@@ -22,6 +22,7 @@ typedef struct mpca_stats_node {
   _Atomic uint64_t huge_used; /* usable bytes of live huge blocks */
   _Atomic uint64_t huge_req;  /* bytes asked for by live huge blocks */
   _Atomic uint64_t huge_peak; /* high-water mark of huge_used */
+  _Atomic uint64_t huge_live; /* live huge blocks */
 } mpca_stats_node;
 
 /* One per source, indexed by mpca_source_index(node). */

@@ -49,7 +49,8 @@ MPCA_EXPORT void *calloc(size_t n, size_t m)
   return mpca_alloc(size, true);
 }
 
-MPCA_EXPORT void *realloc(void *p, size_t size) { return mpca_realloc(p, size); }
+/* noinline: reallocarray calls it by name, even in the static archive */
+MPCA_EXPORT MPCA_NOINLINE void *realloc(void *p, size_t size) { return mpca_realloc(p, size); }
 
 MPCA_EXPORT void *reallocarray(void *p, size_t n, size_t m)
 {
@@ -58,7 +59,7 @@ MPCA_EXPORT void *reallocarray(void *p, size_t n, size_t m)
     errno = ENOMEM;
     return NULL;
   }
-  return mpca_realloc(p, size);
+  return realloc(p, size); /* the process's: a memory debugger may have replaced ours */
 }
 
 MPCA_EXPORT int posix_memalign(void **memptr, size_t align, size_t size)
@@ -83,7 +84,8 @@ MPCA_EXPORT void *aligned_alloc(size_t align, size_t size)
   return mpca_alloc_aligned(align, size);
 }
 
-MPCA_EXPORT void *memalign(size_t align, size_t size)
+/* noinline: pvalloc calls it by name, even in the static archive */
+MPCA_EXPORT MPCA_NOINLINE void *memalign(size_t align, size_t size)
 {
   if (align > SIZE_MAX / 2 + 1) {
     errno = EINVAL;
@@ -104,7 +106,7 @@ MPCA_EXPORT void *pvalloc(size_t size)
     return NULL;
   }
   size = size == 0 ? page : mpca_align_up(size, page);
-  return mpca_alloc_aligned(page, size);
+  return memalign(page, size); /* the process's: a memory debugger may have replaced ours */
 }
 
 MPCA_EXPORT size_t malloc_usable_size(void *p)
@@ -121,3 +123,20 @@ MPCA_EXPORT int malloc_trim(size_t pad)
   errno = saved;
   return released != 0;
 }
+
+/* glibc's internal names of the same functions, and cfree, the old name of
+ * free that glibc still exports to old binaries. Code that calls them to
+ * reach "the C library's own malloc" (plugins, runtimes, interposers) must
+ * get ours: a block from glibc's heap would later abort our free(), and one
+ * of ours would corrupt glibc's. */
+MPCA_EXPORT void *__libc_malloc(size_t size) __attribute__((alias("malloc")));
+MPCA_EXPORT void __libc_free(void *p) __attribute__((alias("free")));
+MPCA_EXPORT void cfree(void *p) __attribute__((alias("free")));
+MPCA_EXPORT void *__libc_calloc(size_t n, size_t m) __attribute__((alias("calloc")));
+MPCA_EXPORT void *__libc_realloc(void *p, size_t size) __attribute__((alias("realloc")));
+MPCA_EXPORT void *__libc_memalign(size_t align, size_t size) __attribute__((alias("memalign")));
+MPCA_EXPORT void *__libc_valloc(size_t size) __attribute__((alias("valloc")));
+MPCA_EXPORT void *__libc_pvalloc(size_t size) __attribute__((alias("pvalloc")));
+/* the attributes <stdlib.h> gives posix_memalign, which an alias must repeat */
+MPCA_EXPORT int __posix_memalign(void **memptr, size_t align, size_t size)
+    __attribute__((alias("posix_memalign"), nothrow, leaf, nonnull(1)));

@@ -97,6 +97,9 @@ void mpca_report_gather(mpca_report *r)
   memset(&r->s, 0, sizeof r->s);
   memset(r->cls_count, 0, sizeof r->cls_count);
   memset(r->cls_runs, 0, sizeof r->cls_runs);
+  memset(r->cls_cached, 0, sizeof r->cls_cached);
+  memset(r->cls_free, 0, sizeof r->cls_free);
+  r->huge_used = r->huge_live = 0;
   struct mpc_alloc_stats *s = &r->s;
   uint64_t in_use[MPCA_NSOURCES] = {0}, small_sum = 0, medium_sum = 0, peak_sum = 0;
   uint64_t sent = 0, received = 0, adoptions = 0, huge_allocs = 0, huge_frees = 0, moves = 0, copied = 0;
@@ -106,7 +109,10 @@ void mpca_report_gather(mpca_report *r)
       uint64_t out = RD(h->small_slots[c]), tc = (uint64_t)RD(h->tc_count[c]) + RD(h->nforeign[c]);
       uint64_t live = out > tc ? out - tc : 0; /* a racing refill may be half seen */
       r->cls_count[c] += live;
-      r->cls_runs[c] += RD(h->small_runs[c]);
+      uint64_t runs = RD(h->small_runs[c]), slots = runs * mpca_classes[c].nslots;
+      r->cls_runs[c] += runs;
+      r->cls_cached[c] += tc;
+      r->cls_free[c] += slots > out ? slots - out : 0;
       small += live * mpca_classes[c].size;
       s->thread_cached += tc * mpca_classes[c].size;
     }
@@ -139,6 +145,8 @@ void mpca_report_gather(mpca_report *r)
     unsigned i = k < 2 ? first[k] : k - 1;
     mpca_stats_node *n = &mpca_stats_nodes[i];
     uint64_t hu = atomic_load_explicit(&n->huge_used, memory_order_relaxed);
+    r->huge_used += hu;
+    r->huge_live += atomic_load_explicit(&n->huge_live, memory_order_relaxed);
     uint64_t mapped = atomic_load_explicit(&n->mapped, memory_order_relaxed);
     uint64_t cached = mpca_source_cached(mpca_source_for_node(mpca_source_node(i)));
     huge_req += atomic_load_explicit(&n->huge_req, memory_order_relaxed);
@@ -542,7 +550,7 @@ bool mpca_report_path(char *dst, size_t n, const char *src, const mpca_job *job)
 __attribute__((destructor)) static void report_at_exit(void)
 {
   uint64_t mode = mpca_opt[MPCA_OPT_STATS];
-  if (mode == MPCA_STATS_OFF || mpca_heap_first() == NULL)
+  if (mode == MPCA_STATS_OFF) /* set: the options were read, start-up is done */
     return;
   int saved = errno;
   int err = mpca_os_stderr();

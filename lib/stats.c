@@ -36,6 +36,7 @@ void mpca_stats_huge(int node, uint64_t usable, uint64_t req, int sign)
   }
   uint64_t t = atomic_fetch_add_explicit(&n->huge_used, usable, memory_order_relaxed) + usable;
   atomic_fetch_add_explicit(&n->huge_req, req, memory_order_relaxed);
+  atomic_fetch_add_explicit(&n->huge_live, (uint64_t)(int64_t)sign, memory_order_relaxed);
   if (sign > 0)
     raise_peak(&n->huge_peak, t);
 }

@@ -2,22 +2,31 @@
 # Copyright (C) 2026 The libmpcalloc authors
 #
 # Integration tests (included from tests/local.mk):
-#   tests/api       every entry point through the real library (-lmpcalloc)
+#   tests/api       every entry point through the real library (-lmpcalloc),
+#                   glibc's names and introspection calls, sized frees
 #   tests/override  real programs under LD_PRELOAD compared with glibc's
 #                   allocator, libc-internal allocations, MPCALLOC_* handling,
 #                   mmap/munmap/mremap/madvise reach an interposed symbol
-#                   (what MPI memory hooks need, os_hooks)
+#                   (what MPI memory hooks need, os_hooks), glibc's internal
+#                   names, start-up in a program that never allocates,
+#                   dlopen/dlclose and ctypes, valgrind's memcheck
 #   tests/stress    threads with cross-thread frees (also with the purge delay
 #                   at 0 and 1ms), thread churn, fork from a threaded program,
 #                   out of memory under RLIMIT_AS
-# tests/local.mk adds $(INTEGRATION_PROGS) to check_PROGRAMS and
-# $(INTEGRATION_TESTS) to TESTS.
+#   tests/static    a program linked with cc -static and libmpcalloc.a
+# tests/local.mk adds $(INTEGRATION_PROGS) to check_PROGRAMS,
+# $(INTEGRATION_LIBS) to check_LTLIBRARIES and $(INTEGRATION_TESTS) to TESTS.
 
 INTEGRATION_PROGS = \
 	tests/api/check_api \
 	tests/api/check_cache \
+	tests/api/check_glibc \
 	tests/override/libc_internal \
 	tests/override/preload_probe \
+	tests/override/glibc_names \
+	tests/override/dlopen \
+	tests/override/planted \
+	tests/override/planted_linked \
 	tests/override/early \
 	tests/override/os_hooks \
 	tests/stress/stress_threads \
@@ -25,19 +34,28 @@ INTEGRATION_PROGS = \
 	tests/stress/stress_fork \
 	tests/stress/stress_oom
 
+# Shared libraries the scripts preload beside libmpcalloc.
+INTEGRATION_LIBS = tests/override/libearly_ctor.la
+
 INTEGRATION_TESTS = \
 	tests/api/check_api \
 	tests/api/check_cache \
+	tests/api/check_glibc \
 	tests/override/libc_internal \
 	tests/override/os_hooks \
 	tests/override/env.sh \
 	tests/override/on_error.sh \
+	tests/override/glibc_names.sh \
 	tests/override/early.sh \
+	tests/override/startup.sh \
+	tests/override/dlopen.sh \
+	tests/override/valgrind.sh \
 	tests/override/python.sh \
 	tests/override/perl.sh \
 	tests/override/sort.sh \
 	tests/override/cc.sh \
 	tests/override/git.sh \
+	tests/static/static.sh \
 	tests/stress/stress_threads \
 	tests/stress/purge.sh \
 	tests/stress/stress_churn \
@@ -72,6 +90,11 @@ tests_api_check_cache_CFLAGS = $(INTEGRATION_LINKED_CFLAGS)
 tests_api_check_cache_LDADD = $(INTEGRATION_LINKED_LIBS)
 tests_api_check_cache_LDFLAGS = -no-install
 
+tests_api_check_glibc_SOURCES = tests/api/check_glibc.c tests/pattern.h
+tests_api_check_glibc_CFLAGS = $(INTEGRATION_LINKED_CFLAGS)
+tests_api_check_glibc_LDADD = $(INTEGRATION_LINKED_LIBS)
+tests_api_check_glibc_LDFLAGS = -no-install
+
 tests_override_libc_internal_SOURCES = tests/override/libc_internal.c
 tests_override_libc_internal_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 tests_override_libc_internal_LDADD = lib/libmpcalloc.la -lpthread
@@ -93,6 +116,31 @@ tests_override_preload_probe_SOURCES = tests/override/preload_probe.c
 tests_override_preload_probe_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 tests_override_preload_probe_LDADD = -lpthread
 tests_override_preload_probe_LDFLAGS = -no-install
+
+tests_override_glibc_names_SOURCES = tests/override/glibc_names.c
+tests_override_glibc_names_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
+tests_override_glibc_names_LDFLAGS = -no-install
+
+# Preloaded after libmpcalloc by startup.sh: its constructor allocates
+# before libmpcalloc's own runs. -rpath makes libtool build a shared library.
+tests_override_libearly_ctor_la_SOURCES = tests/override/early_ctor.c
+tests_override_libearly_ctor_la_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
+tests_override_libearly_ctor_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+
+# Loads the library with dlopen: must not link it.
+tests_override_dlopen_SOURCES = tests/override/dlopen.c
+tests_override_dlopen_CFLAGS = $(AM_CFLAGS)
+tests_override_dlopen_LDADD = -lpthread
+tests_override_dlopen_LDFLAGS = -no-install
+
+# The planted bugs of valgrind.sh, preloaded (planted) and linked.
+tests_override_planted_SOURCES = tests/override/planted.c
+tests_override_planted_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
+tests_override_planted_LDFLAGS = -no-install
+tests_override_planted_linked_SOURCES = tests/override/planted.c
+tests_override_planted_linked_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
+tests_override_planted_linked_LDADD = lib/libmpcalloc.la
+tests_override_planted_linked_LDFLAGS = -no-install
 
 INTEGRATION_STRESS_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
 INTEGRATION_STRESS_LIBS = lib/libmpcalloc.la -lpthread
@@ -128,7 +176,11 @@ EXTRA_DIST += \
 	tests/override/common.sh \
 	tests/override/env.sh \
 	tests/override/on_error.sh \
+	tests/override/glibc_names.sh \
 	tests/override/early.sh \
+	tests/override/startup.sh \
+	tests/override/dlopen.sh \
+	tests/override/valgrind.sh \
 	tests/override/python.sh \
 	tests/override/workload.py \
 	tests/override/perl.sh \
@@ -136,4 +188,6 @@ EXTRA_DIST += \
 	tests/override/sort.sh \
 	tests/override/cc.sh \
 	tests/override/git.sh \
+	tests/static/static.sh \
+	tests/static/static_prog.c \
 	tests/stress/purge.sh

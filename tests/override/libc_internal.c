@@ -7,11 +7,14 @@
  * must go through libmpcalloc too. Proof: every such pointer is known to
  * libmpcalloc (malloc_usable_size and free accept it; libmpcalloc aborts on
  * pointers it does not own) and glibc's own heap stays untouched: glibc's
- * mallinfo2() (which libmpcalloc does not replace) reports arena == 0,
- * uordblks == 0 and hblkhd == 0. A control allocation through glibc's
- * __libc_malloc then shows that mallinfo2 does see glibc's heap when used. */
+ * mallinfo2() reports arena == 0, uordblks == 0 and hblkhd == 0. A control
+ * allocation through glibc's __libc_malloc then shows that glibc's
+ * mallinfo2 does see glibc's heap when used. libmpcalloc exports both
+ * names too: glibc's own are looked up in libc.so.6 itself (dlsym on its
+ * handle searches that object first). */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <glob.h>
 #include <locale.h>
@@ -28,9 +31,35 @@
 #include <time.h>
 #include <unistd.h>
 
-/* glibc's own allocator, still exported by libc.so.6. */
-extern void *__libc_malloc(size_t size);
-extern void __libc_free(void *p);
+/* glibc's own allocator and its mallinfo2, still exported by libc.so.6. */
+static struct {
+  void *(*malloc)(size_t size);
+  void (*free)(void *p);
+  struct mallinfo2 (*mallinfo2)(void);
+} glibc;
+
+static void *libc_symbol(void *libc, const char *name)
+{
+  void *f = libc ? dlsym(libc, name) : NULL;
+  if (f == NULL) {
+    fprintf(stderr, "FAIL: %s not found in libc.so.6: %s\n", name, dlerror());
+    exit(1);
+  }
+  Dl_info where;
+  if (dladdr(f, &where) == 0 || where.dli_fname == NULL || strstr(where.dli_fname, "libc.so") == NULL) {
+    fprintf(stderr, "FAIL: %s of libc.so.6 is not in libc.so.6\n", name);
+    exit(1);
+  }
+  return f;
+}
+
+static void find_glibc(void)
+{
+  void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+  *(void **)&glibc.malloc = libc_symbol(libc, "__libc_malloc");
+  *(void **)&glibc.free = libc_symbol(libc, "__libc_free");
+  *(void **)&glibc.mallinfo2 = libc_symbol(libc, "mallinfo2");
+}
 
 static int failures;
 
@@ -57,7 +86,7 @@ static void owned(const char *what, void *p, size_t size)
 
 static void glibc_heap_untouched(const char *when)
 {
-  struct mallinfo2 mi = mallinfo2();
+  struct mallinfo2 mi = glibc.mallinfo2();
   CHECK(mi.arena == 0 && mi.uordblks == 0 && mi.hblkhd == 0,
         "%s: glibc's heap was used: arena %zu, uordblks %zu, hblkhd %zu", when, mi.arena, mi.uordblks, mi.hblkhd);
 }
@@ -284,6 +313,7 @@ static void misc_functions(void)
 
 int main(void)
 {
+  find_glibc();
   string_functions();
   stdio_functions();
   misc_functions();
@@ -292,11 +322,11 @@ int main(void)
 
   /* Control: glibc's allocator used directly does show up in mallinfo2, so
    * the zeros above mean something. */
-  void *g = __libc_malloc(1000);
-  struct mallinfo2 mi = mallinfo2();
+  void *g = glibc.malloc(1000);
+  struct mallinfo2 mi = glibc.mallinfo2();
   CHECK(g != NULL && mi.arena > 0 && mi.uordblks >= 1000,
         "control: glibc heap not visible after __libc_malloc: arena %zu, uordblks %zu", mi.arena, mi.uordblks);
-  __libc_free(g);
+  glibc.free(g);
 
   if (failures) {
     fprintf(stderr, "%d check(s) failed\n", failures);

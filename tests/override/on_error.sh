@@ -6,7 +6,9 @@
 # library (preload_probe): by default one line on stderr starting with
 # "mpcalloc: free(0x" (or "mpcalloc: realloc(0x"), then abort (SIGABRT);
 # with MPCALLOC_ON_ERROR=warn the same line, and the program goes on (and its
-# allocator still works).
+# allocator still works). The same for the C23 sized frees given a size or
+# an alignment the block cannot have (glibc_names, "mpcalloc: free_sized(0x"),
+# where warn leaves the block allocated with its content.
 
 : "${srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 # shellcheck source=common.sh source-path=SCRIPTDIR
@@ -78,6 +80,13 @@ check xthread-other-first free 'double free'
 check xthread-after-exit free 'double free'
 check xthread-twice free 'double free'
 check xthread-medium free 'double free'
+
+probe=$top_builddir/tests/override/glibc_names
+[ -x "$probe" ] || fail "$probe not built"
+check free-sized-big free_sized 'size 200000 does not match the block (usable size'
+check free-sized-small free_sized 'size 1000 does not match'
+check free-aligned-sized-alignment free_aligned_sized 'alignment 96 is not a power of two'
+check free-aligned-sized-misaligned free_aligned_sized 'block is not aligned to'
 
 [ "$failures" -eq 0 ] || fail "$failures check(s) failed"
 echo "invalid frees: all checks passed"

@@ -10,15 +10,18 @@
 #      dist tarball less debian/, and libmpcalloc1, libmpcalloc-dev,
 #      mpcalloc, -dbgsym), with the symbols file checked at -c4 and shipped;
 #      -dev has a section 3 page for every function of lib/libmpcalloc.map
+#      and the static library libmpcalloc.a
 #   3. lintian on the .changes: fails on any E: or W: tag (I:/P: shown)
 #   4. apt-get install of the three .debs, `man -w 3` of every function,
 #      then debian/tests/preload
 #      (programs run with LD_PRELOAD=libmpcalloc.so.1), debian/tests/build
 #      (a program built with pkg-config mpcalloc), debian/tests/launcher
-#      (mpcalloc(1) runs programs on the installed library)
+#      (mpcalloc(1) runs programs on the installed library),
+#      debian/tests/static (cc -static ... -lmpcalloc -lpthread)
 #   5. rpmbuild --nodeps -ta on the tarball (source rpm, libmpcalloc,
 #      -devel, mpcalloc), rpm -qp checks of SONAME, version node, License
-#      and file lists (man3 pages of every function in -devel)
+#      and file lists (man3 pages of every function and libmpcalloc.a in
+#      -devel)
 # Packages this run installed are purged again at the end.
 # Not part of `make check`; `./dev.sh test` (hence .ci/run) runs it with
 # --check, as one counted result. Debian 12, as root, with:
@@ -172,7 +175,8 @@ for name in $api; do
 	grep -q "/usr/share/man/man3/$name\.3\.gz\( \|$\)" "$tmp/dev.list" ||
 		die "libmpcalloc-dev has no manual page $name(3)"
 done
-echo "   symbols file checked at -c4; -dev has a manual page for each of the $(echo "$api" | wc -w) functions"
+grep -q "/usr/lib/[^/]*/libmpcalloc\.a\( \|$\)" "$tmp/dev.list" || die "libmpcalloc-dev has no libmpcalloc.a"
+echo "   symbols file checked at -c4; -dev has a manual page for each of the $(echo "$api" | wc -w) functions, and libmpcalloc.a"
 
 # ---- 3. lintian -------------------------------------------------------------
 say "3. lintian"
@@ -204,7 +208,7 @@ else
 	echo "   (manual pages excluded by dpkg's path-exclude here: man 3 not checked)"
 fi
 mkdir "$tmp/adt"
-for t in preload build launcher; do
+for t in preload build launcher static; do
 	if ! (cd "$debsrc" && AUTOPKGTEST_TMP=$tmp/adt sh "debian/tests/$t") >"$tmp/adt-$t.log" 2>&1; then
 		cat "$tmp/adt-$t.log" >&2
 		die "debian/tests/$t failed with the installed packages"
@@ -240,7 +244,7 @@ grep -q '^libmpcalloc\.so\.1(MPCALLOC_1\.0)' "$tmp/provides" ||
 rpm -qlp "$rpm_main" >"$tmp/files-main"
 rpm -qlp "$rpm_devel" >"$tmp/files-devel"
 grep -q '/libmpcalloc\.so\.1$' "$tmp/files-main" || die "no libmpcalloc.so.1 in $rpm_main"
-for f in /mpcalloc.h /libmpcalloc.so /pkgconfig/mpcalloc.pc /man7/mpcalloc.7 /man3/mpc_alloc_version.3; do
+for f in /mpcalloc.h /libmpcalloc.so /libmpcalloc.a /pkgconfig/mpcalloc.pc /man7/mpcalloc.7 /man3/mpc_alloc_version.3; do
 	grep -q "$f" "$tmp/files-devel" || die "no $f in $rpm_devel"
 done
 for name in $api; do

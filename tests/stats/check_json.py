@@ -61,7 +61,10 @@ def load(path):
         fail("%s: small blocks alone (%d) exceed in_use (%d)" % (path, small, doc["in_use"]))
     if doc["peak_in_use"] < doc["in_use"] or doc["peak_mapped"] < doc["mapped"]:
         fail("%s: a peak is below its current value" % path)
-    if doc["threads_live"] < 1 or doc["heaps"] < 1:
+    if doc["heaps"] == 0:  # a process that never allocated
+        if doc["threads_live"] or doc["in_use"]:
+            fail("%s: no heap, yet live threads or blocks in use" % path)
+    elif doc["threads_live"] < 1:
         fail("%s: no live thread" % path)
     return doc
 
