@@ -53,7 +53,7 @@ check_mapped() {
 		set -- cat /proc/self/maps
 	fi
 	preload "$@" >"$tmp/maps" 2>"$tmp/maps.err" || fail "$* failed under LD_PRELOAD: $(cat "$tmp/maps.err")"
-	grep -q 'libmpcalloc' "$tmp/maps" || fail "libmpcalloc is not mapped in '$*' under LD_PRELOAD"
+	grep -q '/libmpcalloc\.so' "$tmp/maps" || fail "libmpcalloc is not mapped in '$*' under LD_PRELOAD"
 }
 
 # clean_stderr FILE WHAT: the run printed no allocator report and the

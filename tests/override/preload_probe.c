@@ -165,7 +165,7 @@ static int maps(void)
   char line[4096];
   int found = 0;
   while (fgets(line, sizeof line, f))
-    if (strstr(line, "libmpcalloc"))
+    if (strstr(line, "/libmpcalloc.so"))
       found = 1;
   fclose(f);
   puts(found ? "mapped" : "not mapped");
