@@ -40,6 +40,7 @@
 #include "mpca_init.h"
 #include "mpca_list.h"
 #include "mpca_numa.h"
+#include "mpca_os.h"
 #include "mpca_small.h"
 #include "mpca_source.h"
 
@@ -243,6 +244,8 @@ static long do_mbind(void *p, size_t size, int mode, int node, unsigned flags)
   uint64_t nodes[NODE_WORDS] = {0};
   if (node >= 0)
     nodes[node / 64] = (uint64_t)1 << (node % 64);
+  if (mpca_os_fault_now())
+    return -1; /* as a refusal by the kernel */
   int saved = errno;
   /* maxnode counts one bit more than the kernel reads (its historic
    * off-by-one), so MPCA_MAX_NODES + 1 covers the whole mask. */

@@ -13,7 +13,8 @@ UNIT_TESTS = \
 	tests/unit/check_source \
 	tests/unit/check_config \
 	tests/unit/check_heap \
-	tests/unit/check_realloc
+	tests/unit/check_realloc \
+	tests/unit/check_os_fault
 
 UNIT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 UNIT_TEST_LIBS = lib/libmpcalloc_core.la $(CHECK_LIBS) -lpthread
@@ -55,6 +56,10 @@ tests_unit_check_realloc_SOURCES = tests/unit/check_realloc.c tests/unit/unit.h
 tests_unit_check_realloc_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_check_realloc_LDADD = $(UNIT_TEST_LIBS)
 tests_unit_check_realloc_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_os_fault_SOURCES = tests/unit/check_os_fault.c tests/unit/unit.h
+tests_unit_check_os_fault_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_os_fault_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_os_fault_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 
 include tests/integration.mk
 include tests/numa/local.mk
