@@ -64,10 +64,12 @@ tests_unit_check_os_fault_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 include tests/integration.mk
 include tests/numa/local.mk
 include tests/stats/local.mk
+include tests/inject/local.mk
 
 if ENABLE_TESTS
-check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS)
-TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS) $(PKG_TESTS)
+check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS) $(INJECT_PROGS)
+TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS) $(PKG_TESTS) \
+	$(INJECT_TESTS)
 endif
 
 # Unit tests only (for sanitizer and valgrind builds, where the malloc entry
