@@ -14,7 +14,8 @@ UNIT_TESTS = \
 	tests/unit/check_config \
 	tests/unit/check_heap \
 	tests/unit/check_realloc \
-	tests/unit/check_os_fault
+	tests/unit/check_os_fault \
+	tests/fuzz/replay
 
 UNIT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 UNIT_TEST_LIBS = lib/libmpcalloc_core.la $(CHECK_LIBS) -lpthread
@@ -65,11 +66,12 @@ include tests/integration.mk
 include tests/numa/local.mk
 include tests/stats/local.mk
 include tests/inject/local.mk
+include tests/fuzz/local.mk
 
 if ENABLE_TESTS
 check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS) $(INJECT_PROGS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS) $(PKG_TESTS) \
-	$(INJECT_TESTS)
+	$(INJECT_TESTS) $(FUZZ_TESTS)
 endif
 
 # Unit tests only (for sanitizer and valgrind builds, where the malloc entry
