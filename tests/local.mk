@@ -15,6 +15,7 @@ UNIT_TESTS = \
 	tests/unit/check_heap \
 	tests/unit/check_realloc \
 	tests/unit/check_os_fault \
+	tests/unit/check_huge \
 	tests/fuzz/replay
 
 UNIT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -61,6 +62,10 @@ tests_unit_check_os_fault_SOURCES = tests/unit/check_os_fault.c tests/unit/unit.
 tests_unit_check_os_fault_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_check_os_fault_LDADD = $(UNIT_TEST_LIBS)
 tests_unit_check_os_fault_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_huge_SOURCES = tests/unit/check_huge.c tests/unit/unit.h
+tests_unit_check_huge_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_huge_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_huge_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 
 include tests/integration.mk
 include tests/numa/local.mk
