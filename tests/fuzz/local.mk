@@ -64,4 +64,4 @@ clean-local-fuzz:
 .PHONY: fuzz clean-local-fuzz
 
 CLEANFILES += $(FUZZ_BIN)
-EXTRA_DIST += tests/fuzz/fuzz.sh tests/fuzz/corpus tests/fuzz/regress
+EXTRA_DIST += tests/fuzz/fuzz.sh tests/fuzz/seeds.py tests/fuzz/corpus tests/fuzz/regress
