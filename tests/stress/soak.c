@@ -4,7 +4,7 @@
  * Oversubscribed soak: 64 threads pinned to 2 CPUs for a given time,
  * allocating blocks of random sizes across every kind (1 B to 16 MiB) with
  * malloc, calloc and the aligned allocators, and swapping them through
- * shared slots, so that most blocks are freed or reallocated by another
+ * 1024 shared slots, so that most blocks are freed or reallocated by another
  * thread than their owner. Threads exit after a random number of
  * operations and new ones start in their place (heaps abandoned and
  * adopted all the time). Every block's content is checked before it is
@@ -17,6 +17,9 @@
  * (judged on runs of 30 s and more), and when, everything freed and
  * trimmed, the statistics' bytes in use and mapped are not back to what
  * they were before the threads (within what the C library keeps).
+ * It runs at the lowest priority (nice 19, inherited by every thread): the
+ * oversubscription is its own, and the tests beside it in make check -j2
+ * (some with time limits) keep their CPU.
  * Usage: soak [SECONDS [THREADS [CPUS]]]; SECONDS defaults to
  * MPCA_SOAK_SECONDS, else 45 (10 with MPCA_CHECK_QUICK=1). */
 #include "stress.h" /* first: it defines _GNU_SOURCE */
@@ -25,9 +28,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <stdbool.h>
 
-enum { NSLOTS = 2048, MAX_THREADS = 256, MIN_LIFE = 200, MAX_LIFE = 4000 };
+enum { NSLOTS = 1024, MAX_THREADS = 256, MIN_LIFE = 200, MAX_LIFE = 4000 };
 /* Blocks up to this are patterned whole, larger ones on their first and
  * last FILL_HEAD bytes. */
 #define FILL_WHOLE (64 * KiB)
@@ -238,6 +242,9 @@ int main(int argc, char **argv)
   REQUIRE(seconds >= 3 && nthreads >= 2 && nthreads <= MAX_THREADS && ncpus >= 1, "bad arguments");
   st_watchdog((unsigned)seconds + STALL_SECONDS + 60);
   ncpus = pin(ncpus);
+  errno = 0;
+  if (setpriority(PRIO_PROCESS, 0, 19) != 0) /* this thread; the workers inherit it */
+    fprintf(stderr, "soak: setpriority: %s (running at the normal priority)\n", strerror(errno));
   for (int i = 0; i < NSLOTS; i++)
     pthread_mutex_init(&slots[i].lock, NULL);
   printf("soak: %u threads on %u CPUs for %.0f s\n", nthreads, ncpus, seconds);
