@@ -80,9 +80,11 @@ TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TE
 endif
 
 # Unit tests only (for sanitizer and valgrind builds, where the malloc entry
-# points must stay the tool's own).
+# points must stay the tool's own). check-unit adds the failure-injection
+# sweep, which links the internals too: every 7th N (MPCA_CHECK_QUICK), so
+# that the failure paths also run under the sanitizers.
 check-unit:
-	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(UNIT_TESTS)"
+	MPCA_CHECK_QUICK=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(UNIT_TESTS) tests/inject/inject_sweep"
 
 check-valgrind: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do \

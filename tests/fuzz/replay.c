@@ -43,7 +43,8 @@ static void replay_file(const char *path)
       break;
   }
   fclose(f);
-  fprintf(stderr, "%s (%zu bytes)\n", path, len);
+  printf("%s (%zu bytes)\n", path, len);
+  fflush(stdout); /* named before a violation aborts */
   LLVMFuzzerTestOneInput(buf, len);
   free(buf);
   replayed++;
