@@ -21,7 +21,8 @@
  *    address the workload was given is still in the registry;
  *  - the allocator recovered: the workload run again without failures gets
  *    no NULL at all, and leaves nothing behind either.
- * The purge delay is 0, so pages are purged (madvise) on the ticks too.
+ * The purge delay is 0, so pages are purged (madvise) on the ticks too, and
+ * blocks of 4 MiB and up ask for transparent huge pages (madvise).
  * With libnuma configured, a fake two-node topology puts placement on, so
  * that new mappings are bound with mbind (to node 0, which exists) and those
  * calls fail in turn. Arguments: none, or `--stride S` to run every S-th N
@@ -171,13 +172,15 @@ typedef struct result {
   uint64_t calls, failed, allocs, nulls;
 } result;
 
-static char *purge_env[] = {"MPCALLOC_PURGE_DELAY=0", NULL};
+/* Purges on every tick, and transparent huge pages asked (madvise) for
+ * blocks of 4 MiB and up: more calls that may fail. */
+static char *sweep_env[] = {"MPCALLOC_PURGE_DELAY=0", "MPCALLOC_THP_MIN=4M", NULL};
 
 static void child(int fd, uint64_t from, uint64_t count, uint64_t every, uint64_t seed)
 {
   alarm(CHILD_SECONDS); /* default action: killed by SIGALRM, which the parent reports */
   mpca_global_init();
-  mpca_config_load(purge_env, 2);
+  mpca_config_load(sweep_env, 2);
   if (numa_root[0] && mpca_numa_load(numa_root) != 2)
     WL_VIOLATION("the fake NUMA topology did not load");
   check_nothing_left("at start");
