@@ -79,6 +79,13 @@ TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TE
 	$(INJECT_TESTS) $(FUZZ_TESTS)
 endif
 
+# The long tests (2 minutes of fuzzing, the 64-thread soak) start after the
+# stress tests that are bounded in time and count what they did in that
+# time, so that they do not take the CPU from them in make -j2 check.
+TIME_BOUNDED_LOGS = tests/stress/stress_threads.log tests/stress/purge.log tests/stress/stress_churn.log \
+	tests/stress/stress_oom.log
+tests/fuzz/fuzz.log tests/stress/soak.log: $(TIME_BOUNDED_LOGS)
+
 # Unit tests only (for sanitizer and valgrind builds, where the malloc entry
 # points must stay the tool's own). check-unit adds the failure-injection
 # sweep, which links the internals too: every 7th N (MPCA_CHECK_QUICK), so
