@@ -7,11 +7,12 @@
  * family, so ASan keeps its own malloc): malloc, calloc, realloc to any
  * size (tiny, small, medium, huge, the edges between them, and absurd
  * sizes), aligned allocation with every power of two up to 2^63, free,
- * usable size, trim and release, a block handed to a second thread that
- * frees or reallocates it (or allocates one for us), that thread exiting
- * (its heap adopted by the next one), failures injected into the next
- * system calls, and a "quiesce" that frees everything and requires every
- * mapped byte back. A shadow model checks every result:
+ * usable size, trim and release, a block handed to one of six other
+ * threads that frees or reallocates it (or allocates one for us), such a
+ * thread exiting (its heap adopted by the next one), bulk allocation and
+ * free that fill whole runs and macro blocks, failures injected into the
+ * next system calls, and a "quiesce" that frees everything and requires
+ * every mapped byte back. A shadow model checks every result:
  *  - a block is aligned (16, or the alignment asked), its usable size is at
  *    least the request and never changes, it overlaps no other live block;
  *  - calloc gives zeroes; every block keeps what was written in its whole
@@ -25,6 +26,10 @@
  * A violation prints one line and aborts, so libFuzzer keeps the input.
  * Size limits come from the headers (MPCA_SMALL_MAX, MPCA_MEDIUM_MAX,
  * MPCA_SEG_SIZE), so the target follows the classes when they change.
+ * LLVMFuzzerInitialize sets a 1 ms purge delay and small cache limits
+ * (unless the environment sets them), so that short inputs reach the purge
+ * and limit paths. The input format is the one seeds.py writes: change
+ * both together, and rewrite the corpus and the regression inputs.
  * Built twice: with clang -fsanitize=fuzzer,address,undefined over the
  * allocator's sources (make fuzz, tests/fuzz/fuzz.sh), and with the plain
  * compiler and the internals library under replay.c (tests/fuzz/replay),
@@ -46,15 +51,15 @@
 
 /* Live blocks at most: enough for bulk operations to fill whole runs and
  * macro blocks of one class. */
-#define NSLOTS 1024
-#define BULK_MAX 256
+#define NSLOTS 4096
+#define BULK_MAX 2048
 /* Blocks up to twice this are patterned whole, larger ones at both ends. */
 #define FILL_HEAD ((size_t)16 << 10)
 
 /* The model's own loops (patterns, zero checks) are not what the fuzzer
  * should learn from, and coverage callbacks on them cost most of its time. */
 #ifdef __clang__
-#define MODEL_CODE __attribute__((no_sanitize("coverage")))
+#define MODEL_CODE __attribute__((no_sanitize("coverage"), noinline))
 #else
 #define MODEL_CODE
 #endif
@@ -63,6 +68,7 @@
 /* A request (plus its alignment) above this may fail with ENOMEM. */
 #define MAY_FAIL ((size_t)1 << 30)
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct shadow {
@@ -106,6 +112,13 @@ static unsigned rd_slot(reader *r)
 {
   unsigned lo = rd8(r);
   return (lo | (unsigned)rd8(r) << 8) % NSLOTS;
+}
+
+/* 1 to BULK_MAX blocks */
+static unsigned rd_count(reader *r)
+{
+  unsigned lo = rd8(r);
+  return (lo | (unsigned)rd8(r) << 8) % BULK_MAX + 1;
 }
 
 static uint32_t rd32(reader *r)
@@ -213,6 +226,24 @@ static void check_block(const shadow *b, const char *when)
     violation("block %p (%zu bytes asked, %zu usable) damaged %s", (void *)b->p, b->req, b->usable, when);
 }
 
+MODEL_CODE static void check_all(void)
+{
+  for (unsigned i = 0; i < NSLOTS; i++)
+    if (live[i].p != NULL)
+      check_block(&live[i], "at a check");
+}
+
+/* A live block that [p, p + u) overlaps, or NULL. */
+MODEL_CODE static const shadow *overlapping(const unsigned char *p, size_t u)
+{
+  for (unsigned i = 0; i < NSLOTS; i++) {
+    const shadow *o = &live[i];
+    if (o->p != NULL && p < o->p + o->usable && o->p < p + u)
+      return o;
+  }
+  return NULL;
+}
+
 static size_t usable_of(void *p) { return mpca_usable_size(mpca_registry_lookup(p), p, "fuzz"); }
 
 /* A new block from `what`, or NULL with `err`: check it against the model
@@ -235,12 +266,10 @@ static void accept(unsigned slot, void *v, int err, size_t req, size_t align, bo
   size_t u = usable_of(p);
   if (u < req)
     violation("%s(%zu) = %p: usable size %zu", what, req, v, u);
-  for (unsigned i = 0; i < NSLOTS; i++) {
-    const shadow *o = &live[i];
-    if (o->p != NULL && p < o->p + o->usable && o->p < p + u)
-      violation("%s(%zu) = %p (%zu usable) overlaps live block %p (%zu usable)", what, req, v, u, (void *)o->p,
-                o->usable);
-  }
+  const shadow *o = overlapping(p, u);
+  if (o != NULL)
+    violation("%s(%zu) = %p (%zu usable) overlaps live block %p (%zu usable)", what, req, v, u, (void *)o->p,
+              o->usable);
   if (zero && !zeroed(p, req))
     violation("%s(%zu) = %p is not zeroed", what, req, v);
   shadow *b = &live[slot];
@@ -251,11 +280,15 @@ static void accept(unsigned slot, void *v, int err, size_t req, size_t align, bo
   fill(p, u, b->seed);
 }
 
-/* ---- the second thread ----------------------------------------------------- */
+/* ---- other threads ------------------------------------------------------------ */
 
 enum helper_op { H_NONE, H_FREE, H_REALLOC, H_ALLOC, H_TRIM, H_EXIT };
 
-static struct {
+/* Other threads, each started on its first use; more than the owners a
+ * thread cache flush sends to at once, so that flushes meet many heaps. */
+#define NHELPERS 6
+
+typedef struct helper {
   pthread_mutex_t lock;
   pthread_cond_t cond;
   bool running;
@@ -266,7 +299,9 @@ static struct {
   size_t size;
   void *result;
   int err;
-} helper = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+} helper;
+
+static helper helpers[NHELPERS];
 
 static void trim_heap(size_t keep)
 {
@@ -281,74 +316,82 @@ static void trim_heap(size_t keep)
 
 static void *helper_main(void *arg)
 {
-  (void)arg;
-  pthread_mutex_lock(&helper.lock);
+  helper *t = arg;
+  pthread_mutex_lock(&t->lock);
   for (;;) {
-    while (helper.op == H_NONE || helper.done)
-      pthread_cond_wait(&helper.cond, &helper.lock);
-    enum helper_op op = helper.op;
+    while (t->op == H_NONE || t->done)
+      pthread_cond_wait(&t->cond, &t->lock);
+    enum helper_op op = t->op;
     int saved = errno;
     errno = 0;
     switch (op) {
     case H_FREE:
       errno = 4242;
-      mpca_free(helper.p);
+      mpca_free(t->p);
       if (errno != 4242)
-        violation("free(%p) by the second thread changed errno to %d", helper.p, errno);
+        violation("free(%p) by another thread changed errno to %d", t->p, errno);
       break;
-    case H_REALLOC: helper.result = mpca_realloc(helper.p, helper.size); break;
-    case H_ALLOC: helper.result = mpca_alloc(helper.size, false); break;
+    case H_REALLOC: t->result = mpca_realloc(t->p, t->size); break;
+    case H_ALLOC: t->result = mpca_alloc(t->size, false); break;
     case H_TRIM: trim_heap(0); break;
     default: break;
     }
-    helper.err = errno;
+    t->err = errno;
     errno = saved;
-    helper.done = true;
-    pthread_cond_broadcast(&helper.cond);
+    t->done = true;
+    pthread_cond_broadcast(&t->cond);
     if (op == H_EXIT)
       break;
   }
-  pthread_mutex_unlock(&helper.lock);
+  pthread_mutex_unlock(&t->lock);
   return NULL; /* the thread-exit key abandons its heap */
 }
 
-/* Run `op` on the second thread (started on demand) and wait for it. */
-static void helper_call(enum helper_op op, void *p, size_t size)
+/* Run `op` on helper thread `t` (started on demand) and wait for it. */
+static void helper_call(helper *t, enum helper_op op, void *p, size_t size)
 {
-  if (!helper.running) {
+  if (!t->running) {
     if (op == H_EXIT || op == H_TRIM)
       return;
-    if (pthread_create(&helper.thread, NULL, helper_main, NULL) != 0)
-      violation("cannot start the second thread");
-    helper.running = true;
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->cond, NULL);
+    t->op = H_NONE;
+    if (pthread_create(&t->thread, NULL, helper_main, t) != 0)
+      violation("cannot start a helper thread");
+    t->running = true;
   }
-  pthread_mutex_lock(&helper.lock);
-  helper.op = op;
-  helper.p = p;
-  helper.size = size;
-  helper.result = NULL;
-  helper.done = false;
-  pthread_cond_broadcast(&helper.cond);
-  while (!helper.done)
-    pthread_cond_wait(&helper.cond, &helper.lock);
-  helper.op = H_NONE;
-  pthread_mutex_unlock(&helper.lock);
+  pthread_mutex_lock(&t->lock);
+  t->op = op;
+  t->p = p;
+  t->size = size;
+  t->result = NULL;
+  t->done = false;
+  pthread_cond_broadcast(&t->cond);
+  while (!t->done)
+    pthread_cond_wait(&t->cond, &t->lock);
+  t->op = H_NONE;
+  pthread_mutex_unlock(&t->lock);
   if (op == H_EXIT) {
-    pthread_join(helper.thread, NULL);
-    helper.running = false;
+    pthread_join(t->thread, NULL);
+    pthread_mutex_destroy(&t->lock);
+    pthread_cond_destroy(&t->cond);
+    t->running = false;
   }
 }
 
+static helper *pick_helper(reader *r) { return &helpers[rd8(r) % NHELPERS]; }
+
 /* ---- operations ---------------------------------------------------------------- */
 
-static void do_free(unsigned slot, bool remote)
+/* Free (or realloc) by `by`, a helper thread, or by this thread (NULL). */
+static void do_free(unsigned slot, helper *by)
 {
   shadow *b = &live[slot];
   if (b->p == NULL)
     return;
   check_block(b, "before free");
-  if (remote) {
-    helper_call(H_FREE, b->p, 0);
+  if (by != NULL) {
+    helper_call(by, H_FREE, b->p, 0);
   } else {
     errno = 4242;
     mpca_free(b->p);
@@ -358,7 +401,7 @@ static void do_free(unsigned slot, bool remote)
   b->p = NULL;
 }
 
-static void do_realloc(unsigned slot, size_t size, bool remote)
+static void do_realloc(unsigned slot, size_t size, helper *by)
 {
   shadow *b = &live[slot];
   void *q;
@@ -366,10 +409,10 @@ static void do_realloc(unsigned slot, size_t size, bool remote)
   if (b->p != NULL)
     check_block(b, "before realloc");
   errno = 0;
-  if (remote) {
-    helper_call(H_REALLOC, b->p, size);
-    q = helper.result;
-    err = helper.err;
+  if (by != NULL) {
+    helper_call(by, H_REALLOC, b->p, size);
+    q = by->result;
+    err = by->err;
   } else {
     q = mpca_realloc(b->p, size);
     err = errno;
@@ -400,17 +443,29 @@ static void do_realloc(unsigned slot, size_t size, bool remote)
   accept(slot, q, 0, size, 0, false, "realloc");
 }
 
+MODEL_CODE static void free_all(void)
+{
+  for (unsigned i = 0; i < NSLOTS; i++)
+    if (live[i].p != NULL)
+      do_free(i, NULL);
+}
+
 /* Free everything, give everything back: no byte may stay mapped. */
 static void quiesce(void)
 {
   bool was = injecting;
   mpca_os_fault_disarm();
   injecting = false;
-  for (unsigned i = 0; i < NSLOTS; i++)
-    do_free(i, false);
-  /* each trim may send blocks cached by one thread to the other's queue */
-  trim_heap(0);
-  helper_call(H_TRIM, NULL, 0);
+  free_all();
+  /* A trim drains the thread's queue and sends the blocks of other heaps
+   * in its cache to their owners' queues, which may have been trimmed
+   * already: a second round drains those (the caches hold no other heap's
+   * block after the first). */
+  for (int round = 0; round < 2; round++) {
+    trim_heap(0);
+    for (unsigned i = 0; i < NHELPERS; i++)
+      helper_call(&helpers[i], H_TRIM, NULL, 0);
+  }
   trim_heap(0);
   uint64_t mapped = atomic_load(&mpca_os_cnt.mapped), reserved = atomic_load(&mpca_os_cnt.reserved);
   struct mpc_alloc_stats st = {.size = sizeof st};
@@ -440,7 +495,7 @@ enum op {
   OP_CHECK,
   OP_QUIESCE,
   OP_BULK_MALLOC, /* many blocks of one size: fills runs and macro blocks */
-  OP_BULK_FREE,   /* many frees, some by the second thread */
+  OP_BULK_FREE,   /* many frees, some by other threads */
   OP_COUNT
 };
 
@@ -454,7 +509,7 @@ static void step(reader *r)
   case OP_CALLOC: {
     size_t size = pick_size(r);
     if (b->p != NULL)
-      do_free(slot, false);
+      do_free(slot, NULL);
     errno = 0;
     void *p = mpca_alloc(size, op == OP_CALLOC);
     accept(slot, p, errno, size, 0, op == OP_CALLOC, op == OP_CALLOC ? "calloc" : "malloc");
@@ -463,17 +518,21 @@ static void step(reader *r)
   case OP_ALIGNED: {
     size_t align = pick_align(r), size = pick_size(r);
     if (b->p != NULL)
-      do_free(slot, false);
+      do_free(slot, NULL);
     errno = 0;
     void *p = mpca_alloc_aligned(align, size);
     accept(slot, p, errno, size, align, false, "aligned alloc");
     break;
   }
-  case OP_REALLOC: do_realloc(slot, pick_size(r), false); break;
-  case OP_REMOTE_REALLOC: do_realloc(slot, pick_size(r), true); break;
-  case OP_FREE: do_free(slot, false); break;
+  case OP_REALLOC: do_realloc(slot, pick_size(r), NULL); break;
+  case OP_REMOTE_REALLOC: {
+    helper *t = pick_helper(r);
+    do_realloc(slot, pick_size(r), t);
+    break;
+  }
+  case OP_FREE: do_free(slot, NULL); break;
   case OP_BULK_MALLOC: {
-    unsigned n = rd8(r) % BULK_MAX + 1;
+    unsigned n = rd_count(r);
     size_t size = pick_size(r);
     for (unsigned i = 0; i < n; i++) {
       unsigned s = (slot + i) % NSLOTS;
@@ -486,19 +545,20 @@ static void step(reader *r)
     break;
   }
   case OP_BULK_FREE: {
-    unsigned n = rd8(r) % BULK_MAX + 1;
-    uint8_t remote = rd8(r); /* bit i % 8: block i freed by the second thread */
+    unsigned n = rd_count(r);
+    uint8_t remote = rd8(r); /* bit i % 8: block i freed by helper i % 8 */
     for (unsigned i = 0; i < n; i++)
-      do_free((slot + i) % NSLOTS, (remote >> (i % 8)) & 1);
+      do_free((slot + i) % NSLOTS, (remote >> (i % 8)) & 1 ? &helpers[i % 8 % NHELPERS] : NULL);
     break;
   }
-  case OP_REMOTE_FREE: do_free(slot, true); break;
+  case OP_REMOTE_FREE: do_free(slot, pick_helper(r)); break;
   case OP_REMOTE_ALLOC: {
+    helper *t = pick_helper(r);
     size_t size = pick_size(r);
     if (b->p != NULL)
-      do_free(slot, false);
-    helper_call(H_ALLOC, NULL, size);
-    accept(slot, helper.result, helper.err, size, 0, false, "malloc (second thread)");
+      do_free(slot, NULL);
+    helper_call(t, H_ALLOC, NULL, size);
+    accept(slot, t->result, t->err, size, 0, false, "malloc (helper thread)");
     break;
   }
   case OP_USABLE:
@@ -514,7 +574,7 @@ static void step(reader *r)
     trim_heap(k < 128 ? 0 : (size_t)(k - 128) << 20);
     break;
   }
-  case OP_THREAD_EXIT: helper_call(H_EXIT, NULL, 0); break;
+  case OP_THREAD_EXIT: helper_call(pick_helper(r), H_EXIT, NULL, 0); break;
   case OP_INJECT: {
     uint8_t a = rd8(r), c = rd8(r);
     if (a == 0) {
@@ -527,14 +587,21 @@ static void step(reader *r)
     }
     break;
   }
-  case OP_CHECK:
-    for (unsigned i = 0; i < NSLOTS; i++)
-      if (live[i].p != NULL)
-        check_block(&live[i], "at a check");
-    break;
+  case OP_CHECK: check_all(); break;
   case OP_QUIESCE: quiesce(); break;
   default: break;
   }
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+  (void)argc;
+  (void)argv;
+  /* read by the allocator's set-up, at the first allocation */
+  setenv("MPCALLOC_PURGE_DELAY", "1ms", 0);
+  setenv("MPCALLOC_RETAIN_MAX", "256M", 0);
+  setenv("MPCALLOC_KEEP_MEM", "128M", 0);
+  return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -544,7 +611,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     step(&r);
   mpca_os_fault_disarm();
   injecting = false;
-  for (unsigned i = 0; i < NSLOTS; i++)
-    do_free(i, false);
+  free_all();
   return 0;
 }

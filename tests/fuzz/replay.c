@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static unsigned replayed;
@@ -80,6 +81,7 @@ static void replay(const char *path)
 
 int main(int argc, char **argv)
 {
+  LLVMFuzzerInitialize(&argc, &argv);
   if (argc > 1) {
     for (int i = 1; i < argc; i++)
       replay(argv[i]);
