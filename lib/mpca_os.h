@@ -32,8 +32,9 @@ typedef struct mpca_os_fault {
 } mpca_os_fault;
 extern mpca_os_fault mpca_os_fault_state MPCA_INTERNAL;
 
-/* Number the calls from now on and fail those described above. Not
- * thread-safe against itself: one test thread arms and disarms. */
+/* Number the calls from now on and fail those described above. Arm and
+ * disarm while no other thread is inside the allocator (the plan is read
+ * without a lock). */
 MPCA_INTERNAL void mpca_os_fault_arm(uint64_t from, uint64_t count, uint64_t every);
 MPCA_INTERNAL void mpca_os_fault_disarm(void);
 MPCA_INTERNAL MPCA_COLD bool mpca_os_fault_next(void);

@@ -35,7 +35,7 @@ FUZZ_TIME = 600
 FUZZ_ARGS =
 
 if HAVE_FUZZ
-$(FUZZ_BIN): $(lib_libmpcalloc_core_la_SOURCES) tests/fuzz/fuzz_alloc.c tests/pattern.h config.h
+$(FUZZ_BIN): $(lib_libmpcalloc_core_la_SOURCES) tests/fuzz/fuzz_alloc.c tests/pattern.h include/mpcalloc.h config.h
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CCLD)srcs=; \
 	for f in $(lib_libmpcalloc_core_la_SOURCES) tests/fuzz/fuzz_alloc.c; do \
@@ -59,8 +59,10 @@ fuzz:
 endif
 
 clean-local: clean-local-fuzz
+# (fuzz.sh leaves what it found in tests/fuzz: crash-*, timeout-*, ...)
 clean-local-fuzz:
 	-rm -rf tests/fuzz/corpus-run tests/fuzz/artifacts
+	-rm -f tests/fuzz/crash-* tests/fuzz/timeout-* tests/fuzz/leak-* tests/fuzz/oom-* tests/fuzz/slow-unit-*
 .PHONY: fuzz clean-local-fuzz
 
 CLEANFILES += $(FUZZ_BIN)
