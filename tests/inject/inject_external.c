@@ -4,20 +4,24 @@
  * Failures from outside the allocator, through the exported functions: the
  * workload of workload.h (malloc, calloc, posix_memalign, aligned_alloc,
  * realloc, free, malloc_usable_size, malloc_trim) runs while
- *   shim FROM EVERY  mmap_shim.so (preloaded) makes every mmap, mremap and
- *                    madvise from the FROM-th on fail, and every EVERY-th
- *                    (0: never);
- *   rlimit MIB       RLIMIT_AS leaves MIB MiB of address space above what
- *                    the process has mapped (several runs: see external.sh).
- * Then, failures off: every allocation gave a block or NULL with ENOMEM
- * and blocks kept their content (workload.h); fork() works, so no lock of
- * the allocator was left held (the fork handlers take them all); with
- * everything freed and malloc_trim(0) done, the statistics' mapped, in-use
- * and cached bytes are what they were before the run; and the workload run
- * again gets no NULL and leaves nothing either. Exit 0 pass, 1 fail, 77
- * when the shim is wanted but not preloaded. Linked with -lmpcalloc. */
+ *   shim         mmap_shim.so (preloaded) fails the N-th mmap, mremap or
+ *                madvise, for every N up to the number of calls a run
+ *                makes; then every call from the N-th (N in steps of
+ *                SHIM_STRIDE); then every k-th call, k = 2 .. 16
+ *                (MPCA_CHECK_QUICK=1: N in steps 7 times as large);
+ *   rlimit MIB   RLIMIT_AS leaves MIB MiB of address space above what the
+ *                process has mapped (one size a process: see external.sh).
+ * After each run, failures off: every allocation gave a block or NULL with
+ * ENOMEM and blocks kept their content (workload.h); fork() works, so no
+ * lock of the allocator was left held (the fork handlers take them all);
+ * with everything freed and malloc_trim(0) done, the statistics' mapped,
+ * in-use and cached bytes are what they were before the run; and the
+ * workload run again gets no NULL and leaves nothing either. Exit 0 pass,
+ * 3 on a violation (one line says which), 77 when the shim is wanted but
+ * not preloaded. Linked with -lmpcalloc. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <limits.h>
 #include <malloc.h>
 #include <mpcalloc.h>
 #include <signal.h>
@@ -27,7 +31,8 @@
 #include <sys/wait.h>
 #include "workload.h"
 
-#define WATCHDOG_SECONDS 60
+#define WATCHDOG_SECONDS 120
+#define SHIM_STRIDE 3
 
 static void *ex_zalloc(size_t size) { return calloc(1, size); }
 
@@ -103,10 +108,8 @@ static figures baseline(void)
   return measure();
 }
 
-static void after(const figures *base, const char *what)
+static void after(const figures *base)
 {
-  printf("%s: %llu allocations, %llu NULL\n", what, (unsigned long long)atomic_load(&wl.allocs),
-         (unsigned long long)atomic_load(&wl.nulls));
   check_fork();
   same_as(base, "after the run with failures");
   atomic_store(&wl.allocs, 0);
@@ -118,23 +121,64 @@ static void after(const figures *base, const char *what)
   same_as(base, "after the run without failures");
 }
 
-static int shim(unsigned long from, unsigned long every)
+typedef struct shim_api {
+  void (*arm)(unsigned long from, unsigned long count, unsigned long every);
+  void (*disarm)(void);
+  unsigned long (*calls)(void), (*failed)(void);
+} shim_api;
+
+/* One run with the shim armed so; the calls it numbered. */
+static unsigned long shim_run(const shim_api *sh, const figures *base, unsigned long from, unsigned long count,
+                              unsigned long every, unsigned long *failed, uint64_t *nulls)
 {
-  void (*arm)(unsigned long, unsigned long) = (void (*)(unsigned long, unsigned long))dlsym(RTLD_DEFAULT, "mpca_shim_arm");
-  void (*disarm)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "mpca_shim_disarm");
-  unsigned long (*failed)(void) = (unsigned long (*)(void))dlsym(RTLD_DEFAULT, "mpca_shim_failed");
-  unsigned long (*calls)(void) = (unsigned long (*)(void))dlsym(RTLD_DEFAULT, "mpca_shim_calls");
-  if (arm == NULL || disarm == NULL || failed == NULL || calls == NULL) {
+  atomic_store(&wl.allocs, 0);
+  atomic_store(&wl.nulls, 0);
+  sh->arm(from, count, every);
+  wl_run(&exported, 1);
+  sh->disarm();
+  unsigned long calls = sh->calls();
+  *failed += sh->failed();
+  *nulls += atomic_load(&wl.nulls);
+  after(base);
+  return calls;
+}
+
+static int shim(void)
+{
+  shim_api sh = {(void (*)(unsigned long, unsigned long, unsigned long))dlsym(RTLD_DEFAULT, "mpca_shim_arm"),
+                 (void (*)(void))dlsym(RTLD_DEFAULT, "mpca_shim_disarm"),
+                 (unsigned long (*)(void))dlsym(RTLD_DEFAULT, "mpca_shim_calls"),
+                 (unsigned long (*)(void))dlsym(RTLD_DEFAULT, "mpca_shim_failed")};
+  if (sh.arm == NULL || sh.disarm == NULL || sh.calls == NULL || sh.failed == NULL) {
     fprintf(stderr, "SKIP: mmap_shim.so is not preloaded\n");
     return 77;
   }
+  /* MPCA_CHECK_QUICK (package builds): every 7th N only */
+  const char *quick = getenv("MPCA_CHECK_QUICK");
+  unsigned long stride = quick && *quick && strcmp(quick, "0") != 0 ? 7 : 1;
   figures base = baseline();
-  arm(from, every);
-  wl_run(&exported, 1);
-  disarm();
-  char what[96];
-  snprintf(what, sizeof what, "%lu of %lu calls failed", failed(), calls());
-  after(&base, what);
+  unsigned long failed = 0, runs = 0;
+  uint64_t nulls = 0;
+  /* the calls a run makes vary (threads): sweep up to the most seen */
+  unsigned long most = shim_run(&sh, &base, 0, 0, 0, &failed, &nulls);
+  for (unsigned long n = 1; n <= most; n += stride, runs++) {
+    unsigned long c = shim_run(&sh, &base, n, 1, 0, &failed, &nulls);
+    most = c > most ? c : most;
+  }
+  printf("one failure at call N, N = 1..%lu by %lu: %lu calls failed, %llu NULLs\n", most, stride, failed,
+         (unsigned long long)nulls);
+  failed = 0;
+  nulls = 0;
+  for (unsigned long n = 1; n <= most; n += SHIM_STRIDE * stride, runs++)
+    shim_run(&sh, &base, n, ULONG_MAX, 0, &failed, &nulls);
+  printf("every call from N on, N = 1..%lu by %lu: %lu calls failed, %llu NULLs\n", most, SHIM_STRIDE * stride,
+         failed, (unsigned long long)nulls);
+  failed = 0;
+  nulls = 0;
+  for (unsigned long k = 2; k <= 16; k++, runs++)
+    shim_run(&sh, &base, 0, 0, k, &failed, &nulls);
+  printf("every k-th call, k = 2..16: %lu calls failed, %llu NULLs\n", failed, (unsigned long long)nulls);
+  printf("%lu runs, each followed by a clean run: nothing left behind, no lock held\n", runs);
   return 0;
 }
 
@@ -156,7 +200,9 @@ static int limit(unsigned long mib)
   wl_run(&exported, 1);
   if (setrlimit(RLIMIT_AS, &old) != 0)
     WL_VIOLATION("setrlimit (back) failed: %s", strerror(errno));
-  after(&base, "workload");
+  printf("%llu allocations, %llu NULL\n", (unsigned long long)atomic_load(&wl.allocs),
+         (unsigned long long)atomic_load(&wl.nulls));
+  after(&base);
   return 0;
 }
 
@@ -164,10 +210,10 @@ int main(int argc, char **argv)
 {
   alarm(WATCHDOG_SECONDS); /* default action ends the process: a hang fails */
   setvbuf(stdout, NULL, _IOLBF, 0);
-  if (argc == 4 && strcmp(argv[1], "shim") == 0)
-    return shim(strtoul(argv[2], NULL, 10), strtoul(argv[3], NULL, 10));
+  if (argc == 2 && strcmp(argv[1], "shim") == 0)
+    return shim();
   if (argc == 3 && strcmp(argv[1], "rlimit") == 0)
     return limit(strtoul(argv[2], NULL, 10));
-  fprintf(stderr, "usage: %s shim FROM EVERY | rlimit MIB\n", argv[0]);
+  fprintf(stderr, "usage: %s shim | rlimit MIB\n", argv[0]);
   return 2;
 }

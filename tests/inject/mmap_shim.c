@@ -7,7 +7,7 @@
  * The calls are made with syscall(2), so the shim needs no dlsym (which may
  * allocate, and so call mmap again). It does nothing until the program
  * arms it through mpca_shim_arm, found with dlsym: then the calls are
- * numbered from 1 and call n fails when n >= from (from != 0), or when
+ * numbered from 1 and call n fails when from <= n < from + count, or when
  * `every` (!= 0) divides n. munmap is left alone (the allocator cannot do anything about a failed
  * munmap, and the kernel fails one only for lack of mapping slots). */
 #define _GNU_SOURCE
@@ -25,12 +25,13 @@
 
 static _Atomic bool armed;
 static _Atomic unsigned long calls, failed;
-static unsigned long fail_from, fail_every;
+static unsigned long fail_from, fail_count, fail_every;
 
-SHIM_EXPORT void mpca_shim_arm(unsigned long from, unsigned long every)
+SHIM_EXPORT void mpca_shim_arm(unsigned long from, unsigned long count, unsigned long every)
 {
   atomic_store(&armed, false);
   fail_from = from;
+  fail_count = count;
   fail_every = every;
   atomic_store(&calls, 0);
   atomic_store(&failed, 0);
@@ -46,7 +47,7 @@ static bool must_fail(void)
   if (!atomic_load(&armed))
     return false;
   unsigned long n = atomic_fetch_add(&calls, 1) + 1;
-  if ((fail_from != 0 && n >= fail_from) || (fail_every != 0 && n % fail_every == 0)) {
+  if ((n >= fail_from && n - fail_from < fail_count) || (fail_every != 0 && n % fail_every == 0)) {
     atomic_fetch_add(&failed, 1);
     errno = ENOMEM;
     return true;
