@@ -41,7 +41,7 @@ PEER_PKGS="libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
 # sources, as make check and distcheck. MPCA_PKG_OPTS= (empty) runs
 # packages.sh without --check.
 # Issue #13 added to make check 2 minutes of fuzzing, a 45 s soak, the
-# failure-injection sweep (about 35 s) and its external variant (3 s); to
+# failure-injection sweep (about 35 s) and its external variant (15 s); to
 # ASan the sweep at every 7th N (about 25 s). The package builds and make
 # distcheck run the same suite with MPCA_CHECK_QUICK=1: no fuzzing, a 10 s
 # soak, the sweep at every 7th N (about 20 s more each). Measured while
