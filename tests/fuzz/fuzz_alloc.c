@@ -56,17 +56,19 @@
 /* Blocks up to twice this are patterned whole, larger ones at both ends. */
 #define FILL_HEAD ((size_t)16 << 10)
 
-/* The model's own loops (patterns, zero checks) are not what the fuzzer
- * should learn from, and coverage callbacks on them cost most of its time. */
+/* Huge requests reach this far above MPCA_MEDIUM_MAX. */
+#define HUGE_SPAN ((size_t)8 << 20)
+/* A request (plus its alignment) above this may fail with ENOMEM. */
+#define MAY_FAIL ((size_t)1 << 30)
+
+/* The model's own loops (overlaps, patterns, zero checks) are not what the
+ * fuzzer should learn from, and coverage callbacks on them cost most of its
+ * time: they are built without, and never inlined into instrumented code. */
 #ifdef __clang__
 #define MODEL_CODE __attribute__((no_sanitize("coverage"), noinline))
 #else
 #define MODEL_CODE
 #endif
-/* Huge requests reach this far above MPCA_MEDIUM_MAX. */
-#define HUGE_SPAN ((size_t)8 << 20)
-/* A request (plus its alignment) above this may fail with ENOMEM. */
-#define MAY_FAIL ((size_t)1 << 30)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
