@@ -21,12 +21,15 @@ void *mpca_huge_malloc(mpca_heap *h, mpca_source *s, size_t size, size_t align, 
 {
   if (mpca_unlikely(align > MPCA_HUGE_ALIGN_MAX))
     return NULL;
-  size_t off = mpca_align_up(MPCA_HUGE_HDR, align);
-  /* Macro blocks are only MPCA_SEG_SIZE-aligned: larger alignments need slack. */
-  size_t slack = align > MPCA_SEG_SIZE ? align : 0;
+  /* The payload starts at the first multiple of `align` past the header.
+   * A macro block starts on a MPCA_SEG_SIZE boundary: up to that alignment,
+   * that is the header rounded up; beyond, it depends on where the block
+   * lands, and it is at most `align` (the first multiple of `align` above
+   * the block's start is a MPCA_SEG_SIZE boundary past the header). */
+  size_t off = align > MPCA_SEG_SIZE ? align : mpca_align_up(MPCA_HUGE_HDR, align);
   size_t total;
   /* at least one byte of payload, so the payload lies inside the block */
-  if (__builtin_add_overflow(off + slack, size ? size : 1, &total) || total > PTRDIFF_MAX)
+  if (__builtin_add_overflow(off, size ? size : 1, &total) || total > PTRDIFF_MAX)
     return NULL;
   mpca_seg *seg = mpca_source_get(s, total);
   if (seg == NULL)

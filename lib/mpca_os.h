@@ -12,9 +12,39 @@
 
 typedef struct mpca_os_counters {
   _Atomic uint64_t mmap_calls, munmap_calls, mremap_calls, madvise_calls;
-  _Atomic uint64_t mapped; /* bytes currently mapped for heaps and caches */
+  _Atomic uint64_t mapped;   /* bytes currently mapped for heaps and caches */
+  _Atomic uint64_t reserved; /* bytes of address space held by reserve_aligned */
 } mpca_os_counters;
 extern mpca_os_counters mpca_os_cnt MPCA_INTERNAL;
+
+/* Failure injection, for the tests of the failure paths (tests/inject, the
+ * fuzz target). While armed, every call that may fail (mmap, mremap,
+ * madvise here, mbind in numa.c) is numbered from 1, and the calls the test
+ * chose fail as the kernel would make them fail, without being made. Off,
+ * it costs one relaxed load and a branch per system call, on paths that
+ * are about to spend microseconds in the kernel. */
+typedef struct mpca_os_fault {
+  _Atomic bool armed;
+  _Atomic uint64_t calls;  /* calls numbered since arming */
+  _Atomic uint64_t failed; /* calls made to fail since arming */
+  uint64_t from, count;    /* calls from, from + 1, ..., from + count - 1 fail */
+  uint64_t every;          /* and, when not 0, every call whose number it divides */
+} mpca_os_fault;
+extern mpca_os_fault mpca_os_fault_state MPCA_INTERNAL;
+
+/* Number the calls from now on and fail those described above. Arm and
+ * disarm while no other thread is inside the allocator (the plan is read
+ * without a lock). */
+MPCA_INTERNAL void mpca_os_fault_arm(uint64_t from, uint64_t count, uint64_t every);
+MPCA_INTERNAL void mpca_os_fault_disarm(void);
+MPCA_INTERNAL MPCA_COLD bool mpca_os_fault_next(void);
+/* True when the system call about to be made must fail instead. */
+MPCA_INLINE bool mpca_os_fault_now(void)
+{
+  if (mpca_likely(!atomic_load_explicit(&mpca_os_fault_state.armed, memory_order_relaxed)))
+    return false;
+  return mpca_os_fault_next();
+}
 
 MPCA_INTERNAL size_t mpca_os_page_size(void);
 /* Fresh zeroed mapping of `size` bytes starting on a multiple of `align`

@@ -292,6 +292,8 @@ int mpca_numa_thread_node(void)
 /* mbind(2) of [p, p + size) with `mode` over `nodes` (NULL: none). */
 static long do_mbind(void *p, size_t size, int mode, const uint64_t *nodes, unsigned flags)
 {
+  if (mpca_os_fault_now())
+    return -1; /* as a refusal by the kernel */
   int saved = errno;
   /* maxnode counts one bit more than the kernel reads (its historic
    * off-by-one), so MPCA_MAX_NODES + 1 covers the whole mask. */

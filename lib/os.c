@@ -10,7 +10,10 @@
  * drop their caches of registered memory when pages go away, and must see
  * every release, or a later transfer would use a stale registration.
  * tests/override/os_hooks.sh checks that an interposed munmap/mremap/
- * madvise/mmap sees every call counted here. */
+ * madvise/mmap sees every call counted here.
+ *
+ * The tests can make any of these calls fail on purpose (mpca_os_fault_arm),
+ * so that every caller's failure path runs. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +25,34 @@
 #include "mpca_os.h"
 
 mpca_os_counters mpca_os_cnt;
+mpca_os_fault mpca_os_fault_state;
 static size_t page_size_cache;
+
+void mpca_os_fault_arm(uint64_t from, uint64_t count, uint64_t every)
+{
+  mpca_os_fault *f = &mpca_os_fault_state;
+  atomic_store_explicit(&f->armed, false, memory_order_relaxed);
+  f->from = from;
+  f->count = count;
+  f->every = every;
+  atomic_store_explicit(&f->calls, 0, memory_order_relaxed);
+  atomic_store_explicit(&f->failed, 0, memory_order_relaxed);
+  /* release: a thread that sees `armed` sees the plan */
+  atomic_store_explicit(&f->armed, true, memory_order_release);
+}
+
+void mpca_os_fault_disarm(void) { atomic_store_explicit(&mpca_os_fault_state.armed, false, memory_order_relaxed); }
+
+bool mpca_os_fault_next(void)
+{
+  mpca_os_fault *f = &mpca_os_fault_state;
+  atomic_thread_fence(memory_order_acquire);
+  uint64_t n = atomic_fetch_add_explicit(&f->calls, 1, memory_order_relaxed) + 1;
+  bool fail = (n >= f->from && n - f->from < f->count) || (f->every != 0 && n % f->every == 0);
+  if (fail)
+    atomic_fetch_add_explicit(&f->failed, 1, memory_order_relaxed);
+  return fail;
+}
 
 size_t mpca_os_page_size(void)
 {
@@ -40,6 +70,10 @@ size_t mpca_os_page_size(void)
  * metadata tables that are mostly never touched pass MAP_NORESERVE. */
 static void *os_mmap_flags(size_t size, int prot, int extra)
 {
+  if (mpca_os_fault_now()) {
+    errno = ENOMEM;
+    return NULL;
+  }
   atomic_fetch_add_explicit(&mpca_os_cnt.mmap_calls, 1, memory_order_relaxed);
   void *p = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | extra, -1, 0);
   if (p == MAP_FAILED) {
@@ -108,6 +142,8 @@ void mpca_os_unmap(void *p, size_t size)
 
 bool mpca_os_remap_inplace(void *p, size_t old_size, size_t new_size)
 {
+  if (mpca_os_fault_now())
+    return false;
   atomic_fetch_add_explicit(&mpca_os_cnt.mremap_calls, 1, memory_order_relaxed);
   int saved = errno;
   void *q = mremap(p, old_size, new_size, 0);
@@ -127,19 +163,28 @@ void *mpca_os_reserve_aligned(size_t size, size_t align)
   char *raw = os_mmap(raw_size, PROT_NONE);
   if (raw == NULL)
     return NULL;
+  atomic_fetch_add_explicit(&mpca_os_cnt.reserved, size, memory_order_relaxed);
   return trim_to_alignment(raw, raw_size, size, align);
 }
 
-void mpca_os_unmap_reserved(void *p, size_t size) { os_munmap_raw(p, size); }
+void mpca_os_unmap_reserved(void *p, size_t size)
+{
+  atomic_fetch_sub_explicit(&mpca_os_cnt.reserved, size, memory_order_relaxed);
+  os_munmap_raw(p, size);
+}
 
 bool mpca_os_remap_fixed(void *p, size_t old_size, size_t new_size, void *target)
 {
+  if (mpca_os_fault_now())
+    return false;
   atomic_fetch_add_explicit(&mpca_os_cnt.mremap_calls, 1, memory_order_relaxed);
   int saved = errno;
   void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
   errno = saved;
   if (q == MAP_FAILED)
     return false;
+  /* the reserved window is the block's mapping now */
+  atomic_fetch_sub_explicit(&mpca_os_cnt.reserved, new_size, memory_order_relaxed);
   atomic_fetch_add_explicit(&mpca_os_cnt.mapped, new_size - old_size, memory_order_relaxed);
   return true;
 }
@@ -149,7 +194,7 @@ size_t mpca_os_purge(void *p, size_t size)
   size_t page = mpca_os_page_size();
   uintptr_t lo = mpca_align_up((uintptr_t)p, page);
   uintptr_t hi = ((uintptr_t)p + size) & ~(uintptr_t)(page - 1);
-  if (hi <= lo)
+  if (hi <= lo || mpca_os_fault_now())
     return 0;
   atomic_fetch_add_explicit(&mpca_os_cnt.madvise_calls, 1, memory_order_relaxed);
   int saved = errno;
@@ -160,6 +205,8 @@ size_t mpca_os_purge(void *p, size_t size)
 
 void mpca_os_advise_huge_pages(void *p, size_t size)
 {
+  if (mpca_os_fault_now())
+    return;
   atomic_fetch_add_explicit(&mpca_os_cnt.madvise_calls, 1, memory_order_relaxed);
   int saved = errno;
   (void)madvise(p, size, MADV_HUGEPAGE); /* EINVAL without THP support: harmless */
@@ -168,6 +215,8 @@ void mpca_os_advise_huge_pages(void *p, size_t size)
 
 bool mpca_os_guard(void *p, size_t size, bool on)
 {
+  if (mpca_os_fault_now())
+    return false;
   int saved = errno;
   int rc = mprotect(p, size, on ? PROT_NONE : PROT_READ | PROT_WRITE);
   errno = saved;

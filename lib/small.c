@@ -53,8 +53,11 @@ static bool guards(mpca_small_seg *ss, bool on)
   size_t page = mpca_os_page_size();
   size_t hdr = mpca_align_up(sizeof *ss, page);
   char *last = (char *)ss + (MPCA_RUNS_PER_SEG - 1) * MPCA_RUN_SIZE;
-  if (!on)
-    return mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, false) & mpca_os_guard(last, MPCA_RUN_SIZE, false);
+  if (!on) {
+    bool head = mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, false);
+    bool tail = mpca_os_guard(last, MPCA_RUN_SIZE, false);
+    return head && tail;
+  }
   if (!mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, true))
     return false;
   if (!mpca_os_guard(last, MPCA_RUN_SIZE, true)) {

@@ -45,3 +45,28 @@ AS_IF([test "x$mpca_vscript" = xyes], [VSCRIPT_LDFLAGS=-Wl,--version-script], [V
 AC_SUBST([VSCRIPT_LDFLAGS])
 AM_CONDITIONAL([HAVE_VSCRIPT], [test "x$mpca_vscript" = xyes])dnl
 ])
+
+# MPCA_CHECK_FUZZ
+# A compiler for the fuzz target (make fuzz, tests/fuzz/fuzz.sh): FUZZ_CC
+# (default: clang, then clang-14) must link a libFuzzer target with
+# -fsanitize=fuzzer,address,undefined (on Debian, clang needs
+# libclang-rt-14-dev for the runtime). Sets the Automake conditional
+# HAVE_FUZZ; without such a compiler the fuzz test skips.
+AC_DEFUN([MPCA_CHECK_FUZZ],
+[AC_ARG_VAR([FUZZ_CC], [C compiler with libFuzzer for make fuzz (default: clang)])
+AC_CHECK_PROGS([FUZZ_CC], [clang clang-14])
+mpca_fuzz=no
+AS_IF([test -n "$FUZZ_CC"],
+  [AC_MSG_CHECKING([whether $FUZZ_CC links a libFuzzer target under ASan and UBSan])
+   cat >conftest-fuzz.c <<_MPCA_EOF
+#include <stddef.h>
+#include <stdint.h>
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { return size > 0 && data[[0]] == 1; }
+_MPCA_EOF
+   AS_IF([$FUZZ_CC -fsanitize=fuzzer,address,undefined conftest-fuzz.c -o conftest-fuzz$EXEEXT >&AS_MESSAGE_LOG_FD 2>&1],
+     [mpca_fuzz=yes])
+   rm -f conftest-fuzz.c conftest-fuzz$EXEEXT
+   AC_MSG_RESULT([$mpca_fuzz])])
+AM_CONDITIONAL([HAVE_FUZZ], [test "x$mpca_fuzz" = xyes])dnl
+])

@@ -32,7 +32,8 @@ INTEGRATION_PROGS = \
 	tests/stress/stress_threads \
 	tests/stress/stress_churn \
 	tests/stress/stress_fork \
-	tests/stress/stress_oom
+	tests/stress/stress_oom \
+	tests/stress/soak
 
 # Shared libraries the scripts preload beside libmpcalloc.
 INTEGRATION_LIBS = tests/override/libearly_ctor.la
@@ -60,7 +61,8 @@ INTEGRATION_TESTS = \
 	tests/stress/purge.sh \
 	tests/stress/stress_churn \
 	tests/stress/stress_fork \
-	tests/stress/stress_oom
+	tests/stress/stress_oom \
+	tests/stress/soak
 
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
@@ -161,6 +163,18 @@ tests_stress_stress_oom_SOURCES = tests/stress/stress_oom.c tests/stress/stress.
 tests_stress_stress_oom_CFLAGS = $(INTEGRATION_STRESS_CFLAGS)
 tests_stress_stress_oom_LDADD = $(INTEGRATION_STRESS_LIBS)
 tests_stress_stress_oom_LDFLAGS = -no-install
+tests_stress_soak_SOURCES = tests/stress/soak.c tests/stress/stress.h tests/pattern.h
+tests_stress_soak_CFLAGS = $(INTEGRATION_STRESS_CFLAGS)
+tests_stress_soak_LDADD = $(INTEGRATION_STRESS_LIBS)
+tests_stress_soak_LDFLAGS = -no-install
+
+# The soak for longer than make check's 45 s: make soak SOAK_TIME=1800
+# (seconds; SOAK_ARGS: threads and CPUs, default 64 2).
+SOAK_TIME = 600
+SOAK_ARGS =
+soak: tests/stress/soak$(EXEEXT)
+	tests/stress/soak$(EXEEXT) $(SOAK_TIME) $(SOAK_ARGS)
+.PHONY: soak
 
 # C++ operator new/delete (lib/cxx.c) through the real library.
 if HAVE_CXX

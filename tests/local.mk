@@ -19,7 +19,10 @@ UNIT_TESTS = \
 	tests/unit/check_heap \
 	tests/unit/check_realloc \
 	tests/unit/check_stats_count \
-	tests/unit/check_report
+	tests/unit/check_report \
+	tests/unit/check_os_fault \
+	tests/unit/check_huge \
+	tests/fuzz/replay
 
 UNIT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 UNIT_TEST_LIBS = lib/libmpcalloc_core.la $(CHECK_LIBS) -lpthread
@@ -69,26 +72,45 @@ tests_unit_check_report_SOURCES = tests/unit/check_report.c tests/unit/unit.h
 tests_unit_check_report_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_check_report_LDADD = $(UNIT_TEST_LIBS)
 tests_unit_check_report_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_os_fault_SOURCES = tests/unit/check_os_fault.c tests/unit/unit.h
+tests_unit_check_os_fault_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_os_fault_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_os_fault_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_huge_SOURCES = tests/unit/check_huge.c tests/unit/unit.h
+tests_unit_check_huge_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_huge_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_huge_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 
 include tests/integration.mk
 include tests/numa/local.mk
 include tests/stats/local.mk
 include tests/mpi/local.mk
+include tests/inject/local.mk
+include tests/fuzz/local.mk
 
 LAYER_TESTS = tests/layers/layers.sh
 EXTRA_DIST += $(LAYER_TESTS)
 
 if ENABLE_TESTS
-check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS)
-check_LTLIBRARIES = $(INTEGRATION_LIBS)
+check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS) $(INJECT_PROGS)
+check_LTLIBRARIES = $(INTEGRATION_LIBS) $(INJECT_LIBS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS) $(MPI_TESTS) $(PKG_TESTS) \
-	$(LAYER_TESTS)
+	$(LAYER_TESTS) $(INJECT_TESTS) $(FUZZ_TESTS)
 endif
 
+# The long tests (2 minutes of fuzzing, the 64-thread soak) start after the
+# stress tests that are bounded in time and count what they did in that
+# time, so that they do not take the CPU from them in make -j2 check.
+TIME_BOUNDED_LOGS = tests/stress/stress_threads.log tests/stress/purge.log tests/stress/stress_churn.log \
+	tests/stress/stress_oom.log
+tests/fuzz/fuzz.log tests/stress/soak.log: $(TIME_BOUNDED_LOGS)
+
 # Unit tests only (for sanitizer and valgrind builds, where the malloc entry
-# points must stay the tool's own).
+# points must stay the tool's own). check-unit adds the failure-injection
+# sweep, which links the internals too: every 7th N (MPCA_CHECK_QUICK), so
+# that the failure paths also run under the sanitizers.
 check-unit:
-	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(UNIT_TESTS)"
+	MPCA_CHECK_QUICK=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(UNIT_TESTS) tests/inject/inject_sweep"
 
 check-valgrind: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do \
