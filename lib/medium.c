@@ -119,6 +119,10 @@ static void *take(mpca_heap *h, mpca_chunk *c, size_t need)
   c->head = (c->head | MPCA_CHUNK_INUSE) & ~(MPCA_CHUNK_PURGED | MPCA_CHUNK_AGED);
   next_chunk(c)->head |= MPCA_CHUNK_PREV_INUSE;
   trim_tail(h, c, need);
+  /* The memory may have held free small blocks, each marked free in its
+   * second word (mpca_free_mark), and a block on its way back from a
+   * remote free carries the mark there too: a live block must not. */
+  ((void **)mpca_chunk_payload(c))[1] = NULL;
   return mpca_chunk_payload(c);
 }
 
@@ -184,6 +188,7 @@ void *mpca_medium_memalign(mpca_heap *h, size_t align, size_t size)
   }
   trim_tail(h, c, need);
   h->cnt.medium_used += mpca_chunk_size(c) - counted; /* smaller: no new peak */
+  ((void **)mpca_chunk_payload(c))[1] = NULL; /* see take() */
   return mpca_chunk_payload(c);
 }
 

@@ -261,9 +261,10 @@ MPCA_INLINE int mpca_source_node(unsigned index)
 /* Most blocks one source caches: its address index is a fixed array. At
  * 2 MiB or more a block, that is more than the default budgets allow. */
 #define MPCA_SOURCE_MAX_CACHED 4096
+/* Set up at its first use (source.c); its node follows from its place in
+ * the array of sources (mpca_source_node). */
 struct mpca_source {
   pthread_mutex_t lock;
-  int node; /* a node, MPCA_NODE_UNBOUND or MPCA_NODE_INTERLEAVED */
   mpca_list bins[MPCA_SOURCE_NBINS]; /* cached segs by size, most recent first */
   mpca_list lru;                     /* cached segs, most recently freed first */
   mpca_seg **by_addr;                /* cached segs in address order (MPCA_SOURCE_MAX_CACHED) */

@@ -69,7 +69,7 @@ static bool guards(mpca_small_seg *ss, bool on)
 /* Fully free small macro blocks a heap keeps before giving them back. */
 #define SMALL_EMPTY_KEEP 1
 /* Bytes of never-used slots linked at one refill (bounded by a run). */
-#define CARVE_BYTES ((size_t)8 << 10)
+#define CARVE_BYTES ((size_t)4 << 10)
 #define CARVE_MIN 4
 #define MPCA_CARVE_MAX (CARVE_BYTES / MPCA_ALIGNMENT)
 /* Bytes of other heaps' blocks a thread keeps per class before sending them

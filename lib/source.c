@@ -26,20 +26,38 @@
 static mpca_source sources[NSOURCES];
 _Atomic size_t mpca_retained;
 
+/* A source is set up at its first use (under its lock, which needs no
+ * set-up: a zeroed mutex is an unlocked one): most of the 66 are never
+ * used, and setting them all up wrote 180 KiB, resident for the life of
+ * every process. ready[] (one cache line) says which ones are. */
+static _Atomic unsigned char ready[NSOURCES];
+
 void mpca_sources_init(void)
 {
-  for (int i = 0; i < NSOURCES; i++) {
-    mpca_source *s = &sources[i];
-    pthread_mutex_init(&s->lock, NULL);
-    s->node = mpca_source_node((unsigned)i);
+  for (int i = 0; i < NSOURCES; i++)
+    atomic_store_explicit(&ready[i], 0, memory_order_relaxed);
+}
+
+/* Lock `s`, setting it up first if it was never used. */
+static void source_lock(mpca_source *s)
+{
+  pthread_mutex_lock(&s->lock);
+  unsigned i = (unsigned)(s - sources);
+  if (mpca_unlikely(!atomic_load_explicit(&ready[i], memory_order_relaxed))) {
     for (int b = 0; b < MPCA_SOURCE_NBINS; b++)
       mpca_list_init(&s->bins[b]);
     mpca_list_init(&s->lru);
     s->naddr = 0; /* the index array, once mapped, is kept */
+    s->cached = 0;
+    atomic_store_explicit(&ready[i], 1, memory_order_relaxed);
   }
 }
 
 mpca_source *mpca_source_for_node(int node) { return &sources[mpca_source_index(node)]; }
+
+/* The node of source `s` (MPCA_NODE_UNBOUND, MPCA_NODE_INTERLEAVED, or a
+ * node number), without touching it. */
+static int source_node(const mpca_source *s) { return mpca_source_node((unsigned)(s - sources)); }
 
 size_t mpca_source_cached(const mpca_source *s) { return s->cached; }
 
@@ -257,7 +275,7 @@ static void seg_setup(mpca_seg *seg, mpca_source *s, size_t size, bool fresh)
 {
   seg->size = size;
   seg->source = s;
-  seg->node = (uint32_t)s->node;
+  seg->node = (uint32_t)source_node(s);
   seg->owner = NULL;
   seg->fresh = fresh;
   mpca_list_init(&seg->link);
@@ -326,7 +344,7 @@ static mpca_seg *map_fresh(mpca_source *s, size_t size)
   void *p = mpca_os_map_aligned(size, MPCA_SEG_SIZE);
   if (p == NULL)
     return NULL;
-  mpca_numa_bind(p, size, s->node);
+  mpca_numa_bind(p, size, source_node(s));
   advise_thp(p, size); /* before the header write: that touch may be a huge page */
   mpca_seg *seg = p;
   seg_setup(seg, s, size, true);
@@ -336,7 +354,7 @@ static mpca_seg *map_fresh(mpca_source *s, size_t size)
     errno = ENOMEM;
     return NULL;
   }
-  mpca_stats_mapped(s->node, size);
+  mpca_stats_mapped(source_node(s), size);
   return seg;
 }
 
@@ -365,7 +383,7 @@ static void split_tail(mpca_source *s, mpca_seg *seg, size_t size)
 mpca_seg *mpca_source_get(mpca_source *s, size_t size)
 {
   size = mpca_align_up(size, mpca_os_page_size());
-  pthread_mutex_lock(&s->lock);
+  source_lock(s);
   mpca_seg *seg = cache_best_fit(s, size);
   if (seg != NULL) {
     cache_remove(s, seg);
@@ -408,7 +426,7 @@ void mpca_source_put(mpca_seg *seg)
   mpca_list victims;
   mpca_list_init(&victims);
   uint64_t now = mpca_os_now_ms();
-  pthread_mutex_lock(&s->lock);
+  source_lock(s);
   bool kept = cache_insert(s, seg, now);
   cache_decay(s, now, &victims);
   cache_enforce(s, mpca_opt[MPCA_OPT_KEEP_MEM], mpca_opt[MPCA_OPT_RETAIN_MAX], &victims);
@@ -440,7 +458,7 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
         mpca_registry_set((void *)end_unit, old_end - end_unit, seg);
       return seg; /* keep the larger mapping: still correct */
     }
-    mpca_stats_mapped(seg->source->node, -(uint64_t)(old_size - new_size));
+    mpca_stats_mapped(source_node(seg->source), -(uint64_t)(old_size - new_size));
     seg->size = new_size;
     return seg;
   }
@@ -448,8 +466,8 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
     return NULL;
   if (mpca_os_remap_inplace(seg, old_size, new_size)) {
     mpca_registry_set(seg, new_size, seg);
-    mpca_stats_mapped(seg->source->node, new_size - old_size);
-    mpca_numa_bind((char *)seg + old_size, new_size - old_size, seg->source->node);
+    mpca_stats_mapped(source_node(seg->source), new_size - old_size);
+    mpca_numa_bind((char *)seg + old_size, new_size - old_size, source_node(seg->source));
     advise_thp(seg, new_size);
     seg->size = new_size;
     return seg;
@@ -472,8 +490,8 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
   mpca_seg *moved = target;
   moved->map_id = atomic_fetch_add_explicit(&next_map_id, 1, memory_order_relaxed); /* a mapping of its own now */
   mpca_registry_set(moved, new_size, moved);
-  mpca_stats_mapped(moved->source->node, new_size - old_size);
-  mpca_numa_bind((char *)moved + old_size, new_size - old_size, moved->source->node);
+  mpca_stats_mapped(source_node(moved->source), new_size - old_size);
+  mpca_numa_bind((char *)moved + old_size, new_size - old_size, source_node(moved->source));
   advise_thp(moved, new_size);
   moved->size = new_size;
   return moved;
@@ -499,7 +517,7 @@ static size_t trim_sources(cache_picker *pick, uint64_t arg)
       continue;
     mpca_list victims;
     mpca_list_init(&victims);
-    pthread_mutex_lock(&s->lock);
+    source_lock(s);
     size_t before = s->cached;
     pick(s, arg, &victims);
     released += before - s->cached;

@@ -6,6 +6,7 @@
  * the return of a wholly free macro block. Runs on a heap of its own. */
 #include <string.h>
 #include "unit.h"
+#include "mpca_alloc.h"
 #include "mpca_heap.h"
 #include "mpca_init.h"
 #include "mpca_medium.h"
@@ -157,6 +158,35 @@ START_TEST(test_valid)
 }
 END_TEST
 
+/* Memory that held free small blocks (each marked free in its second word)
+ * serves medium blocks later: a medium block must never look free. The
+ * fuzzer found this: malloc_usable_size of a fresh medium block reported a
+ * use after free. */
+START_TEST(test_no_stale_free_mark)
+{
+  /* Memory that held free small blocks holds the free mark at many places
+   * (a slot starts at every 16 bytes): here an 8 MiB block filled with the
+   * mark stands for it. Freed, cached, then cut into a medium macro block:
+   * no medium block may come out looking free (malloc_usable_size would
+   * call it a use after free). */
+  mpca_heap *b = mpca_heap_acquire();
+  size_t big = (size_t)8 << 20;
+  uintptr_t *fill = mpca_alloc(big, false);
+  for (size_t i = 0; i < big / sizeof *fill; i++)
+    fill[i] = mpca_free_mark;
+  mpca_free(fill);
+  for (int i = 0; i < 64; i++) {
+    /* an aligned block starts inside what was a free chunk's body, where
+     * nothing was written when the chunk was cut (the fuzzer's find) */
+    char *p = i % 2 ? mpca_medium_memalign(b, (size_t)4096 << (i % 5), 40000 + (size_t)i * 1000)
+                    : mpca_medium_malloc(b, 40000 + (size_t)i * 1000);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(!mpca_small_marked_free(p));
+    ck_assert_uint_ge(mpca_usable_size(mpca_registry_lookup(p), p, "test"), 40000);
+  }
+}
+END_TEST
+
 START_TEST(test_double_free_aborts)
 {
   char *a = mpca_medium_malloc(h, 2000);
@@ -178,6 +208,7 @@ int main(void)
   tcase_add_test(tc, test_memalign);
   tcase_add_test(tc, test_resize_in_place);
   tcase_add_test(tc, test_valid);
+  tcase_add_test(tc, test_no_stale_free_mark);
   tcase_add_test_raise_signal(tc, test_double_free_aborts, SIGABRT);
   suite_add_tcase(s, tc);
   return unit_run(s);
