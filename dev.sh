@@ -8,7 +8,8 @@
 #   ./dev.sh test    install dependencies, build, run the whole test suite:
 #                    make check (unit, API, override, stress, ABI, man
 #                    pages, pkg-config), the unit tests under ASan+UBSan and
-#                    under valgrind, make distcheck, and (as root)
+#                    under valgrind, the hardened build's tests, make
+#                    distcheck, and (as root)
 #                    tests/pkg/packages.sh (.deb and .rpm built from the
 #                    make dist tarball, lintian, apt-get install); prints a
 #                    summary ending in "N passed, N failed, N skipped"
@@ -142,6 +143,13 @@ check_asan() {
       LDFLAGS="-fsanitize=address,undefined"; } && make -s -j"$jobs" check-unit)
 }
 check_valgrind() { (cd build && make -s check-valgrind); }
+# The hardened build (configure --enable-hardened): its unit tests and the
+# tests of the real library (API, override, stress, C++, static, injection).
+check_hardened() {
+  mkdir -p build-hardened
+  (cd build-hardened && { [ -f Makefile ] || ../configure -q --enable-hardened; } &&
+    make -s -j"$jobs" && make -j"$jobs" check-hardened)
+}
 
 # make distcheck, its output in build/distcheck.log: shows the test
 # results that are not PASS and the harness's summary, the end of the log
@@ -169,6 +177,8 @@ run_tests() {
   timed ASan check_asan
   echo "== unit tests under valgrind =="
   timed valgrind check_valgrind
+  echo "== the hardened build =="
+  timed hardened check_hardened
   echo "== make distcheck =="
   step "make distcheck" distcheck
   # Last: it installs the built .debs (and purges them again).
@@ -181,6 +191,8 @@ run_tests() {
   summary $(find "$top/build/tests" -name '*.trs' | sort)
   # shellcheck disable=SC2046
   summary $(find "$top/build-asan/tests" -name '*.trs' | sort)
+  # shellcheck disable=SC2046
+  summary $(find "$top/build-hardened/tests" -name '*.trs' | sort)
   echo "$STEPS" | sed '/^$/d'
   echo "  times:${TIMES#,}; ./dev.sh test in all $(($(date +%s) - started)) s"
   TOTAL_PASSED=$((TOTAL_PASSED + STEP_PASSED))

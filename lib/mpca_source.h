@@ -24,6 +24,9 @@ MPCA_INTERNAL mpca_source *mpca_source_for_node(int node);
  * whose header has size, source, node and fresh set; the caller sets kind.
  * NULL with errno ENOMEM on failure. */
 MPCA_INTERNAL mpca_seg *mpca_source_get(mpca_source *s, size_t size);
+/* Unmap a macro block that must not be cached (the hardened build: its
+ * guard pages could not be lifted). */
+MPCA_INTERNAL void mpca_source_unmap(mpca_seg *seg);
 /* Give a macro block back: cached if the limits allow, else unmapped. */
 MPCA_INTERNAL void mpca_source_put(mpca_seg *seg);
 /* Resize a huge block's mapping keeping its pages (mremap). Returns the

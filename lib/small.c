@@ -45,26 +45,27 @@
 #define LAST_RUN ((uint64_t)1 << (MPCA_RUNS_PER_SEG - 1))
 #define ALL_RUNS (RUNS_MASK & ~(uint64_t)1 & ~(MPCA_HARDENED_ON ? LAST_RUN : 0))
 
-/* Hardened build: the guard pages of the small macro block `ss` on or off
- * (off before it goes back to its source, where any kind may reuse it).
+/* Hardened build: the guard pages of the small macro block `ss` on or off.
  * False when the kernel refused. */
 static bool guards(mpca_small_seg *ss, bool on)
 {
   size_t page = mpca_os_page_size();
   size_t hdr = mpca_align_up(sizeof *ss, page);
   char *last = (char *)ss + (MPCA_RUNS_PER_SEG - 1) * MPCA_RUN_SIZE;
-  if (!on) {
-    bool head = mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, false);
-    bool tail = mpca_os_guard(last, MPCA_RUN_SIZE, false);
-    return head && tail;
-  }
-  if (!mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, true))
-    return false;
-  if (!mpca_os_guard(last, MPCA_RUN_SIZE, true)) {
-    mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, false);
-    return false;
-  }
-  return true;
+  bool head = mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, on);
+  bool tail = mpca_os_guard(last, MPCA_RUN_SIZE, on);
+  return head && tail;
+}
+
+/* Give a small macro block back to its source. In the hardened build its
+ * guard pages go first (any kind may reuse it): when the kernel refuses,
+ * the block is unmapped instead of cached. */
+static void seg_give_back(mpca_seg *seg)
+{
+  if (MPCA_HARDENED_ON && !guards((mpca_small_seg *)seg, false))
+    mpca_source_unmap(seg);
+  else
+    mpca_source_put(seg);
 }
 /* Fully free small macro blocks a heap keeps before giving them back. */
 #define SMALL_EMPTY_KEEP 1
@@ -212,7 +213,7 @@ static mpca_small_seg *small_seg_new(mpca_heap *h)
     return NULL;
   mpca_small_seg *ss = (mpca_small_seg *)seg;
   if (MPCA_HARDENED_ON && !guards(ss, true)) {
-    mpca_source_put(seg);
+    seg_give_back(seg);
     return NULL;
   }
   seg->kind = MPCA_KIND_SMALL;
@@ -300,9 +301,7 @@ size_t mpca_small_release_empty(mpca_heap *h, unsigned keep)
     h->cnt.segs_released++;
     released += seg->size;
     mpca_registry_set_small(seg, NULL);
-    if (MPCA_HARDENED_ON && !guards((mpca_small_seg *)seg, false))
-      mpca_fatal("mpcalloc: cannot lift the guard pages of %p (mprotect failed); aborting\n", (void *)seg);
-    mpca_source_put(seg);
+    seg_give_back(seg);
   }
   return released;
 }

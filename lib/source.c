@@ -291,6 +291,8 @@ static void seg_unmap(mpca_seg *seg)
   mpca_os_unmap(base, size);
 }
 
+void mpca_source_unmap(mpca_seg *seg) { seg_unmap(seg); }
+
 static void unmap_list(mpca_list *victims)
 {
   while (!mpca_list_empty(victims)) {

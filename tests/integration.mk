@@ -38,7 +38,8 @@ INTEGRATION_PROGS = \
 # Shared libraries the scripts preload beside libmpcalloc.
 INTEGRATION_LIBS = tests/override/libearly_ctor.la
 
-INTEGRATION_TESTS = \
+# (INTEGRATION_CORE_TESTS: also run by the hardened build, tests/local.mk)
+INTEGRATION_CORE_TESTS = \
 	tests/api/check_api \
 	tests/api/check_cache \
 	tests/api/check_glibc \
@@ -50,7 +51,6 @@ INTEGRATION_TESTS = \
 	tests/override/early.sh \
 	tests/override/startup.sh \
 	tests/override/dlopen.sh \
-	tests/override/valgrind.sh \
 	tests/override/python.sh \
 	tests/override/perl.sh \
 	tests/override/sort.sh \
@@ -58,10 +58,14 @@ INTEGRATION_TESTS = \
 	tests/override/git.sh \
 	tests/static/static.sh \
 	tests/stress/stress_threads \
-	tests/stress/purge.sh \
 	tests/stress/stress_churn \
 	tests/stress/stress_fork \
-	tests/stress/stress_oom \
+	tests/stress/stress_oom
+
+INTEGRATION_TESTS = \
+	$(INTEGRATION_CORE_TESTS) \
+	tests/override/valgrind.sh \
+	tests/stress/purge.sh \
 	tests/stress/soak
 
 TEST_EXTENSIONS = .sh
@@ -179,7 +183,7 @@ soak: tests/stress/soak$(EXEEXT)
 # C++ operator new/delete (lib/cxx.c) through the real library.
 if HAVE_CXX
 INTEGRATION_PROGS += tests/cxx/new_delete
-INTEGRATION_TESTS += tests/cxx/new_delete
+INTEGRATION_CORE_TESTS += tests/cxx/new_delete
 endif
 tests_cxx_new_delete_SOURCES = tests/cxx/new_delete.cc
 tests_cxx_new_delete_CXXFLAGS = -std=c++17 $(MPCA_WARN_CFLAGS) $(MPCA_CXX_TEST_FLAGS)

@@ -112,9 +112,18 @@ tests/fuzz/fuzz.log tests/stress/soak.log: $(TIME_BOUNDED_LOGS)
 check-unit:
 	MPCA_CHECK_QUICK=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(UNIT_TESTS) tests/inject/inject_sweep"
 
+# The hardened build (configure --enable-hardened, in a build tree of its
+# own): the unit tests and every test of the real library but the long and
+# the machine-level ones (soak, fuzzing, purge counts, valgrind, NUMA VM,
+# MPI, packaging).
+HARDENED_TESTS = $(UNIT_TESTS) $(INTEGRATION_CORE_TESTS) tests/inject/inject_sweep
+check-hardened:
+	@grep -q -- '-DMPCA_HARDENED' Makefile || { echo "check-hardened: configure with --enable-hardened first" >&2; exit 1; }
+	MPCA_CHECK_QUICK=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(HARDENED_TESTS)"
+
 check-valgrind: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do \
 	  echo "valgrind $$t"; \
 	  CK_TIMEOUT_MULTIPLIER=10 valgrind -q --error-exitcode=99 --leak-check=no ./$$t >/dev/null || exit 1; \
 	done
-.PHONY: check-unit check-valgrind
+.PHONY: check-unit check-valgrind check-hardened
