@@ -56,7 +56,7 @@ struct mpc_alloc_stats {
   uint64_t requested;        /* bytes asked for by live blocks (see the manual) */
   uint64_t in_use;           /* bytes of live blocks (usable sizes) */
   uint64_t peak_in_use;      /* upper bound of the high-water mark of in_use */
-  uint64_t thread_cached;    /* free small blocks held in thread caches */
+  uint64_t thread_cached;    /* free small blocks held in threads' free lists */
   uint64_t mapped;           /* bytes mapped from the OS for heaps and caches */
   uint64_t peak_mapped;      /* high-water mark of mapped */
   uint64_t cached;           /* free bytes kept mapped in the source caches */

@@ -3,13 +3,45 @@
  *
  * Huge blocks (above MPCA_MEDIUM_MAX): the block owns its macro block, whose
  * header sits in front of the payload. A freed huge block goes back to its
- * source's cache directly, from any thread: no remote queue, no owner. */
+ * source's cache directly, from any thread: no remote queue, no owner.
+ *
+ * In the hardened build the header has a page of its own, a guard page
+ * follows it, and another ends the block: the payload can run into neither
+ * its own header nor whatever comes after it (another block's header). The
+ * guards are lifted before the block is resized (mremap moves one mapping,
+ * not several) or given back to its source. */
 #include <string.h>
 #include "mpca_error.h"
 #include "mpca_huge.h"
 #include "mpca_os.h"
 #include "mpca_source.h"
 #include "mpca_stats.h"
+
+/* Bytes in front of the payload (at least): the header, and in the
+ * hardened build its page and the guard page after it. */
+static size_t front(void) { return MPCA_HARDENED_ON ? 2 * mpca_os_page_size() : MPCA_HUGE_HDR; }
+
+/* Hardened build: the guard pages of `seg` on or off; false when the
+ * kernel refused (what could be done is left done). */
+static bool guards(mpca_seg *seg, bool on)
+{
+  if (!MPCA_HARDENED_ON)
+    return true;
+  size_t page = mpca_os_page_size();
+  bool head = mpca_os_guard((char *)seg + page, page, on);
+  bool tail = mpca_os_guard((char *)seg + seg->size - page, page, on);
+  return head && tail;
+}
+
+/* Give `seg` back to its source, its guards lifted; unmapped when they
+ * cannot be (a cached block must be usable by any kind). */
+static void give_back(mpca_seg *seg)
+{
+  if (!guards(seg, false))
+    mpca_source_unmap(seg);
+  else
+    mpca_source_put(seg);
+}
 
 /* The block counts in its source's statistics (sign > 0) or no longer (< 0). */
 static void count(const mpca_seg *seg, int sign)
@@ -26,15 +58,21 @@ void *mpca_huge_malloc(mpca_heap *h, mpca_source *s, size_t size, size_t align, 
    * that is the header rounded up; beyond, it depends on where the block
    * lands, and it is at most `align` (the first multiple of `align` above
    * the block's start is a MPCA_SEG_SIZE boundary past the header). */
-  size_t off = align > MPCA_SEG_SIZE ? align : mpca_align_up(MPCA_HUGE_HDR, align);
+  size_t off = align > MPCA_SEG_SIZE ? align : mpca_align_up(front(), align);
   size_t total;
   /* at least one byte of payload, so the payload lies inside the block */
-  if (__builtin_add_overflow(off, size ? size : 1, &total) || total > PTRDIFF_MAX)
+  if (__builtin_add_overflow(off, size ? size : 1, &total) ||
+      __builtin_add_overflow(mpca_align_up(total, mpca_os_page_size()), mpca_huge_tail(), &total) ||
+      total > PTRDIFF_MAX)
     return NULL;
   mpca_seg *seg = mpca_source_get(s, total);
   if (seg == NULL)
     return NULL;
-  char *p = (char *)mpca_align_up((uintptr_t)seg + MPCA_HUGE_HDR, align);
+  if (!guards(seg, true)) {
+    give_back(seg);
+    return NULL;
+  }
+  char *p = (char *)mpca_align_up((uintptr_t)seg + front(), align);
   seg->kind = MPCA_KIND_HUGE;
   seg->owner = NULL;
   seg->payload_off = (size_t)(p - (char *)seg);
@@ -55,18 +93,27 @@ void mpca_huge_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
   if (h)
     h->cnt.huge_frees++;
   count(seg, -1);
-  mpca_source_put(seg);
+  give_back(seg);
 }
 
 void *mpca_huge_resize(mpca_seg *seg, void *p, size_t size)
 {
   size_t off = (size_t)((char *)p - (char *)seg);
+  size_t want;
+  if (__builtin_add_overflow(mpca_align_up(off + size, mpca_os_page_size()), mpca_huge_tail(), &want))
+    return NULL;
+  if (!guards(seg, false)) {
+    guards(seg, true);
+    return NULL;
+  }
   count(seg, -1);
-  mpca_seg *moved = mpca_source_resize(seg, off + size);
+  mpca_seg *moved = mpca_source_resize(seg, want);
   if (moved == NULL) {
+    guards(seg, true);
     count(seg, 1);
     return NULL;
   }
+  guards(moved, true); /* a refusal leaves the block unguarded: still correct */
   moved->req_size = size;
   count(moved, 1);
   return (char *)moved + off;

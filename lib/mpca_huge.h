@@ -6,6 +6,8 @@
 #ifndef MPCA_HUGE_H
 #define MPCA_HUGE_H
 
+#include "mpca_os.h"
+#include "mpca_secret.h"
 #include "mpca_types.h"
 
 /* Largest alignment we serve (an address space of 2^48 bytes has no use for
@@ -24,6 +26,9 @@ MPCA_INLINE bool mpca_huge_valid(const mpca_seg *seg, const void *p)
 {
   return (const char *)seg + seg->payload_off == (const char *)p;
 }
-MPCA_INLINE size_t mpca_huge_usable(const mpca_seg *seg) { return seg->size - seg->payload_off; }
+/* Bytes of a huge block's mapping past its payload: in the hardened build,
+ * a guard page. */
+MPCA_INLINE size_t mpca_huge_tail(void) { return MPCA_HARDENED_ON ? mpca_os_page_size() : 0; }
+MPCA_INLINE size_t mpca_huge_usable(const mpca_seg *seg) { return seg->size - seg->payload_off - mpca_huge_tail(); }
 
 #endif

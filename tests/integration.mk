@@ -109,6 +109,7 @@ tests_override_libc_internal_LDFLAGS = -no-install
 # Run under LD_PRELOAD only: must not link the library.
 tests_override_early_SOURCES = tests/override/early.c
 tests_override_early_CFLAGS = $(AM_CFLAGS) $(MPCA_NOBUILTIN_CFLAGS)
+tests_override_early_LDADD = $(NUMA_LIBS)
 tests_override_early_LDFLAGS = -no-install
 
 # Defines mmap/munmap/mremap/madvise and exports them (-export-dynamic) so
