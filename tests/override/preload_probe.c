@@ -129,14 +129,16 @@ static int cmp_ptr(const void *a, const void *b)
 }
 
 /* After an ignored double free (MPCALLOC_ON_ERROR=warn): many blocks of the
- * size, all live at once, from this thread and another: no address twice. */
-#define DISTINCT_N 20000
-static uintptr_t distinct[2 * DISTINCT_N];
+ * size, all live at once, from this thread and another: no address twice
+ * (a few hundred of the bigger blocks are as many as their heap holds). */
+#define DISTINCT_MAX 20000
+static uintptr_t distinct[2 * DISTINCT_MAX];
 static size_t distinct_size;
+static int distinct_n;
 static void *distinct_fill(void *arg)
 {
   uintptr_t *out = arg;
-  for (int i = 0; i < DISTINCT_N; i++)
+  for (int i = 0; i < distinct_n; i++)
     out[i] = (uintptr_t)malloc(opaque(distinct_size));
   return NULL;
 }
@@ -145,14 +147,15 @@ static int all_distinct(size_t size)
 {
   pthread_t t;
   distinct_size = size;
+  distinct_n = size > 4096 ? 400 : DISTINCT_MAX;
   distinct_fill(distinct);
-  if (pthread_create(&t, NULL, distinct_fill, distinct + DISTINCT_N) != 0 || pthread_join(t, NULL) != 0)
+  if (pthread_create(&t, NULL, distinct_fill, distinct + distinct_n) != 0 || pthread_join(t, NULL) != 0)
     return 0;
-  qsort(distinct, 2 * DISTINCT_N, sizeof *distinct, cmp_ptr);
-  for (int i = 1; i < 2 * DISTINCT_N; i++)
+  qsort(distinct, 2 * (size_t)distinct_n, sizeof *distinct, cmp_ptr);
+  for (int i = 1; i < 2 * distinct_n; i++)
     if (distinct[i] == distinct[i - 1] || distinct[i - 1] == 0)
       return 0;
-  for (int i = 0; i < 2 * DISTINCT_N; i++)
+  for (int i = 0; i < 2 * distinct_n; i++)
     free((void *)distinct[i]);
   return 1;
 }

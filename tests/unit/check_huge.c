@@ -33,7 +33,12 @@ START_TEST(test_aligned_mapping_is_tight)
       ck_assert_ptr_nonnull(seg);
       ck_assert(mpca_huge_valid(seg, p));
       ck_assert(seg->fresh);
-      size_t need = (align > MPCA_SEG_SIZE ? align : mpca_align_up(MPCA_HUGE_HDR, align)) + size;
+      /* the hardened build: the header's page and a guard page in front,
+       * a guard page behind */
+      size_t front = MPCA_HARDENED_ON ? 2 * page : MPCA_HUGE_HDR;
+      size_t need = (align > MPCA_SEG_SIZE ? align : mpca_align_up(front, align)) + size;
+      if (MPCA_HARDENED_ON)
+        need = mpca_align_up(need, page) + page;
       ck_assert_msg(seg->size <= mpca_align_up(need, page), "align %zu size %zu: %zu bytes mapped for %zu", align,
                     size, seg->size, need);
       ck_assert_uint_ge(mpca_huge_usable(seg), size);
