@@ -262,7 +262,9 @@ void mpca_heap_abandon(mpca_heap *h)
   atomic_store_explicit(&h->state, MPCA_HEAP_ABANDONED, memory_order_release);
   pool_push(h);
   /* Blocks freed to us between the drain and the store above would wait
-   * for an adopter: settle them now if nobody else does. */
+   * for an adopter: settle them now if nobody else does (the fence pairs
+   * with the one of mpca_heap_send_chain, see try_settle). */
+  atomic_thread_fence(memory_order_seq_cst);
   if (mpca_remote_pending(&h->rfq))
     try_settle(h);
 }
@@ -313,16 +315,27 @@ static void settle_abandoned(mpca_heap *h)
 }
 
 /* Claim an abandoned heap for a moment and settle it; false if someone else
- * holds it (an adopter, or another thread settling it). */
+ * holds it (an adopter, or another thread settling it). A block pushed while
+ * another thread holds the claim must not be left behind until the next
+ * push or adoption: the pusher, after its push, looks at the state, and the
+ * settler, after giving the claim back, looks at the queue again; with a
+ * sequentially consistent fence on each side, at least one of them sees the
+ * other's write and settles the block. */
 static bool try_settle(mpca_heap *h)
 {
-  int expected = MPCA_HEAP_ABANDONED;
-  if (!atomic_compare_exchange_strong_explicit(&h->state, &expected, MPCA_HEAP_CLAIMED, memory_order_acquire,
-                                               memory_order_relaxed))
-    return false;
-  settle_abandoned(h);
-  atomic_store_explicit(&h->state, MPCA_HEAP_ABANDONED, memory_order_release);
-  return true;
+  bool settled = false;
+  for (;;) {
+    int expected = MPCA_HEAP_ABANDONED;
+    if (!atomic_compare_exchange_strong_explicit(&h->state, &expected, MPCA_HEAP_CLAIMED, memory_order_acquire,
+                                                 memory_order_relaxed))
+      return settled;
+    settle_abandoned(h);
+    atomic_store_explicit(&h->state, MPCA_HEAP_ABANDONED, memory_order_release);
+    settled = true;
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!mpca_remote_pending(&h->rfq))
+      return true;
+  }
 }
 
 void mpca_heap_send_chain(mpca_heap *me, mpca_heap *owner, void *first, void *last, unsigned n)
@@ -330,6 +343,7 @@ void mpca_heap_send_chain(mpca_heap *me, mpca_heap *owner, void *first, void *la
   mpca_remote_push_chain(&owner->rfq, first, last);
   if (me)
     me->cnt.remote_sent += n;
+  atomic_thread_fence(memory_order_seq_cst); /* pairs with try_settle's */
   if (atomic_load_explicit(&owner->state, memory_order_relaxed) == MPCA_HEAP_ABANDONED)
     try_settle(owner);
 }

@@ -583,8 +583,10 @@ static void step(reader *r)
       mpca_os_fault_disarm();
       injecting = false;
     } else {
-      /* the a-th call from now fails, and c % 4 after it, or all of them */
-      mpca_os_fault_arm(a % 16 + 1, c >= 192 ? UINT64_MAX : (uint64_t)(1 + c % 4), 0);
+      /* the a-th call from now fails, and c % 4 after it, or all from it,
+       * or it and every k-th call (k = 2..7: some fail, some do not) */
+      uint64_t count = c >= 192 ? UINT64_MAX : c >= 128 ? 1 : (uint64_t)(1 + c % 4);
+      mpca_os_fault_arm(a % 16 + 1, count, c >= 128 && c < 192 ? (uint64_t)(2 + c % 6) : 0);
       injecting = true;
     }
     break;

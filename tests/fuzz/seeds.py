@@ -69,6 +69,15 @@ def seeds():
                    op(INJECT, 0, b'\x00', b'\x00') + op(QUIESCE, 0) + op(INJECT, 0, b'\x05', b'\xff') +
                    op(MALLOC, 0, size(HUGE, 4 << 20)) + op(REALLOC, 0, size(HUGE, 9 << 20)) +
                    op(RALLOC, 1, helper(4), size(SMALL, 10)) + op(TRIM, 0, b'\x00') + op(QUIESCE, 0))
+    # huge blocks resized while system calls fail: a shrink whose mremap
+    # fails keeps the larger mapping; a growth whose mremap in place fails
+    # (call 1) and whose move fails too (call 3 of every 3rd) stays put
+    s['huge_resize_failures'] = (op(MALLOC, 0, size(HUGE, 7 << 20)) + op(INJECT, 0, b'\x10', b'\x00') +
+                                 op(REALLOC, 0, size(HUGE, 2 << 20)) + op(INJECT, 0, b'\x00', b'\x00') +
+                                 op(USABLE, 0) + op(MALLOC, 1, size(HUGE, 3 << 20)) +
+                                 op(INJECT, 0, b'\x10', b'\x85') + op(REALLOC, 1, size(HUGE, 6 << 20)) +
+                                 op(INJECT, 0, b'\x00', b'\x00') + op(REALLOC, 1, size(HUGE, 7 << 20)) +
+                                 op(CHECK, 0) + op(QUIESCE, 0))
     s['quiesce'] = (b''.join(op(MALLOC, i, size(i % 4, i * 31337)) for i in range(16)) + op(RFREE, 3, helper(5)) +
                     op(QUIESCE, 0) + op(MALLOC, 0, size(SMALL, 8)) + op(QUIESCE, 0))
     s['absurd'] = (b''.join(op(MALLOC, i, size(ABSURD, i)) for i in range(7)) +

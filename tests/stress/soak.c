@@ -224,6 +224,7 @@ static unsigned pin(unsigned n)
 
 typedef struct sample {
   double rss, live, in_use, mapped, cached; /* MiB */
+  int64_t queued; /* blocks sent to an owner's queue and not drained yet */
 } sample;
 static sample samples[MAX_SAMPLES];
 
@@ -269,8 +270,12 @@ int main(int argc, char **argv)
       struct mpc_alloc_stats st = {.size = sizeof st};
       REQUIRE(mpc_alloc_stats_get(&st) == 0, "mpc_alloc_stats_get failed");
       if (n < MAX_SAMPLES)
-        samples[n++] = (sample){(double)rss / MiB, (double)atomic_load(&live_bytes) / MiB,
-                                (double)st.in_use / MiB, (double)st.mapped / MiB, (double)st.cached / MiB};
+        samples[n++] = (sample){(double)rss / MiB,
+                                (double)atomic_load(&live_bytes) / MiB,
+                                (double)st.in_use / MiB,
+                                (double)st.mapped / MiB,
+                                (double)st.cached / MiB,
+                                (int64_t)(st.remote_frees_sent - st.remote_frees_received)};
       uint64_t o = atomic_load(&ops);
       if (o != last_ops) {
         last_ops = o;
@@ -297,10 +302,11 @@ int main(int argc, char **argv)
 
   /* the curve, at most 60 lines */
   unsigned every = n / 60 + 1;
-  printf("MiB at   RSS    live  in use  mapped  cached  (live: the test's blocks; the rest from mpc_alloc_stats)\n");
+  printf("MiB at   RSS    live  in use  mapped  cached  queued blocks\n");
   for (unsigned i = 0; i < n; i += every)
-    printf("%5u s %6.0f %7.0f %7.0f %7.0f %7.0f\n", i + 1, samples[i].rss, samples[i].live, samples[i].in_use,
-           samples[i].mapped, samples[i].cached);
+    printf("%5u s %6.0f %7.0f %7.0f %7.0f %7.0f %9lld\n", i + 1, samples[i].rss, samples[i].live, samples[i].in_use,
+           samples[i].mapped, samples[i].cached, (long long)samples[i].queued);
+  printf("(live: the test's blocks; the rest from mpc_alloc_stats, queued = remote frees sent - received)\n");
   unsigned warm = n / 3 > WARMUP_MIN ? n / 3 : WARMUP_MIN;
   if (warm > n)
     warm = n;
