@@ -27,14 +27,17 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-PEERS = ("jemalloc", "tcmalloc", "mimalloc")
+PEERS = ("jemalloc", "tcmalloc", "mimalloc", "mimalloc3")
 ALLOCATORS = ("glibc", "mpcalloc") + PEERS
 # Library file names of the peers, most preferred first.
 PEER_FILES = {
     "jemalloc": ["libjemalloc.so.2", "libjemalloc.so"],
     "tcmalloc": ["libtcmalloc_minimal.so.4", "libtcmalloc.so.4",
                  "libtcmalloc_minimal.so"],
-    "mimalloc": ["libmimalloc.so.2", "libmimalloc.so"],
+    "mimalloc": ["libmimalloc.so.2"],
+    # mimalloc 3 is not packaged in Debian 12: build a release tag and pass
+    # --peer mimalloc3=PATH, or it is skipped with a note.
+    "mimalloc3": ["libmimalloc.so.3"],
 }
 # Exit codes of the workload programs (bench/bench.h).
 EXIT_VERIFY, EXIT_PRELOAD, EXIT_FLAGGED, EXIT_USAGE = 2, 3, 4, 64
@@ -794,12 +797,12 @@ class Report:
             ("Medians per workload and allocator (x = ratio of medians; "
              "below 1 is faster / smaller)", self.detail_rows()),
             ("Wall time relative to glibc", self.matrix_rows("wall", "glibc")),
-            ("Wall time relative to the best of jemalloc/tcmalloc/mimalloc",
+            ("Wall time relative to the best peer",
              self.matrix_rows("wall", "peer")),
             ("CPU time (user + sys) relative to glibc: less sensitive than wall time "
              "to other load on the machine", self.matrix_rows("cpu", "glibc")),
             ("Peak RSS relative to glibc", self.matrix_rows("rss", "glibc")),
-            ("Peak RSS relative to the best of jemalloc/tcmalloc/mimalloc",
+            ("Peak RSS relative to the best peer",
              self.matrix_rows("rss", "peer")),
         ]
         if "mpcalloc" in self.allocs and self.peers:
@@ -953,7 +956,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="bench/run.sh",
         description="Run the libmpcalloc benchmark suite under glibc, libmpcalloc, "
-                    "jemalloc, tcmalloc and mimalloc.",
+                    "jemalloc, tcmalloc, mimalloc 2 and (when given) mimalloc 3.",
         epilog="Workloads: " + ", ".join(w.name for w in WORKLOADS))
     p.add_argument("--lib", help="libmpcalloc.so to test (default: the build tree's "
                    "lib/.libs/libmpcalloc.so next to --bin)")
@@ -972,7 +975,7 @@ def parse_args(argv):
     p.add_argument("--timeout", type=int, help="seconds before a run is killed "
                    "(default 600; 120 with --quick)")
     p.add_argument("--peer", action="append", default=[], metavar="NAME=PATH",
-                   help="library of a peer (jemalloc, tcmalloc, mimalloc), if not found")
+                   help="library of a peer (jemalloc, tcmalloc, mimalloc, mimalloc3), if not found")
     p.add_argument("--python", help="python3 of the python workload (default /usr/bin/python3)")
     p.add_argument("--cc", default="gcc", help="compiler of the gcc workload (default gcc)")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
