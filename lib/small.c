@@ -355,14 +355,19 @@ static mpca_run *next_run(mpca_heap *h, unsigned cls)
   return r;
 }
 
-/* Blocks for free[cls] (which is empty): the foreign list, else the current
- * run's local frees, else slots never used, else the next run's. */
+/* Blocks for free[cls] (which is empty): the foreign list once it holds a
+ * quarter of its bound, else the current run's local frees, else slots
+ * never used, else the next run's. A few foreign blocks are not reused:
+ * a block handed over by another thread and freed here (one object per
+ * thread, cut from one run by the thread that made them) would come back
+ * at this thread's next malloc, sharing a cache line with the other
+ * threads' objects (Hoard's cache-scratch; our falseshare workload). */
 static void **refill(mpca_heap *h, unsigned cls)
 {
   void **list = h->foreign[cls];
   /* (the hardened build keeps the allocation bitmap of a run with its
    * owner: another heap's blocks only go home) */
-  if (!MPCA_HARDENED_ON && list != NULL) {
+  if (!MPCA_HARDENED_ON && list != NULL && h->nforeign[cls] >= mpca_classes[cls].foreign_max / 4) {
     h->tc_count[cls] = h->nforeign[cls];
     h->foreign[cls] = NULL;
     h->nforeign[cls] = 0;

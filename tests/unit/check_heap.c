@@ -339,16 +339,13 @@ START_TEST(test_foreign_free_cached_then_returned)
   ck_assert(mpca_small_marked_free(p));
   ck_assert_int_eq(r->used, used);
   ck_assert_uint_eq(queued(a), 0);
-  /* b reuses it for its own malloc: the mark is cleared (the hardened
-   * build does not: an allocation bitmap stays with the block's owner) */
-  void **q = p;
-  if (!MPCA_HARDENED_ON) {
-    q = salloc(b, 80);
-    ck_assert_ptr_eq(q, p);
-    ck_assert(!mpca_small_marked_free(q));
-    ck_assert_uint_eq(b->nforeign[cls], 0);
-    ffree(b, q);
-  }
+  /* one block handed over is not reused by b's malloc (it would share a
+   * cache line with a's blocks: see test_foreign_reused_from_a_quarter) */
+  void *own = salloc(b, 80);
+  ck_assert_ptr_ne(own, p);
+  ck_assert_ptr_eq(mpca_small_seg_of(own)->hdr.owner, b);
+  ck_assert_uint_eq(b->nforeign[cls], 1);
+  lfree(b, own);
   uint64_t sent = b->cnt.remote_sent;
   mpca_heap_trim(b);
   ck_assert_uint_eq(b->cnt.remote_sent, sent + 1);
@@ -361,6 +358,40 @@ START_TEST(test_foreign_free_cached_then_returned)
   ck_assert_ptr_eq(r->local_free, p); /* back in its run */
   mpca_heap_trim(a);
   ck_assert_uint_eq(r->state, MPCA_RUN_FREE);
+}
+END_TEST
+
+START_TEST(test_foreign_reused_from_a_quarter)
+{
+  /* b's malloc takes its foreign list of the class once it holds a quarter
+   * of its bound, newest first, the mark cleared (not in the hardened
+   * build: an allocation bitmap stays with the block's owner) */
+  mpca_heap *a = mpca_heap_acquire(), *b = mpca_heap_acquire(), *c = mpca_heap_acquire();
+  unsigned cls = mpca_small_class(80);
+  unsigned n = mpca_classes[cls].foreign_max / 4;
+  static void *blocks[1024], *others[1024];
+  ck_assert(n >= 2 && n <= 1024);
+  for (unsigned i = 0; i < n; i++) {
+    blocks[i] = salloc(a, 80);
+    others[i] = salloc(a, 80);
+  }
+  for (unsigned i = 0; i < n - 1; i++)
+    ffree(c, others[i]);
+  void *q = salloc(c, 80); /* n - 1 blocks: not yet */
+  ck_assert_ptr_eq(mpca_small_seg_of(q)->hdr.owner, c);
+  ck_assert_uint_eq(c->nforeign[cls], n - 1);
+  for (unsigned i = 0; i < n; i++)
+    ffree(b, blocks[i]);
+  ck_assert_uint_eq(b->nforeign[cls], n);
+  q = salloc(b, 80);
+  if (MPCA_HARDENED_ON) {
+    ck_assert_ptr_eq(mpca_small_seg_of(q)->hdr.owner, b);
+  } else {
+    ck_assert_ptr_eq(q, blocks[n - 1]);
+    ck_assert(!mpca_small_marked_free(q));
+    ck_assert_uint_eq(b->nforeign[cls], 0);
+  }
+  lfree(mpca_small_seg_of(q)->hdr.owner == b ? b : a, q);
 }
 END_TEST
 
@@ -524,6 +555,7 @@ int main(void)
   tcase_add_test(tc, test_abandon_and_adopt);
   tcase_add_test(tc, test_free_while_settling_is_not_left_behind);
   tcase_add_test(tc, test_foreign_free_cached_then_returned);
+  tcase_add_test(tc, test_foreign_reused_from_a_quarter);
   tcase_add_test(tc, test_foreign_flush_batches_per_owner);
   tcase_add_test(tc, test_other_node_goes_to_owner_queue);
   tcase_add_test(tc, test_purge_delay_ages_free_pages);
