@@ -74,9 +74,13 @@ static void test_blocks_cross_and_align()
     char *a = new char[s + 1];
     std::memset(a, 1, s + 1);
     CHECK(malloc_usable_size(a) >= s + 1);
+    // mismatched on purpose: here a block of new[] is a malloc block
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
     std::free(a); // a block of new[] is a malloc block: the library is one
     char *m = static_cast<char *>(std::malloc(s + 1));
     delete[] m;
+#pragma GCC diagnostic pop
     int *i = new int(7);
     CHECK(*i == 7);
     ::operator delete(i, sizeof(int)); // sized delete

@@ -26,7 +26,8 @@ int main(void)
     return 1;
   memset(p, 'a', 24);
   volatile char *v = p;
-  v[24] = 'b'; /* planted overflow */
+  volatile size_t past = 24; /* out of bounds on purpose: hidden from the compiler */
+  v[past] = 'b';             /* planted overflow */
   leaked = malloc(4321);
   memset(leaked, 1, 4321);
   leaked = NULL; /* planted leak */
