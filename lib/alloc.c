@@ -150,7 +150,7 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
     mpca_global_init(); /* a bad free may come before any malloc: options first */
     mpca_bad_pointer(fn, p, "invalid pointer (not allocated by mpcalloc)");
   } else if (e & MPCA_REG_SMALL) {
-    mpca_heap *owner = (mpca_heap *)(e - MPCA_REG_SMALL);
+    mpca_heap *owner = mpca_registry_owner(e);
     if (owner == h)
       mpca_small_free(h, seg, p, fn); /* the fast path found something wrong */
     else
@@ -183,9 +183,12 @@ void mpca_free_other(void *p, uintptr_t e, mpca_heap *h)
   }
   if ((e & MPCA_REG_SMALL) && !mpca_heap_is_placeholder(h)) {
     const mpca_small_seg *ss = mpca_small_seg_of(p);
-    if ((int)ss->hdr.node == h->node && (mpca_heap *)(e - MPCA_REG_SMALL) != h &&
-        mpca_heap_free_foreign_fast(h, ss, p))
+    if (mpca_registry_owner(e) != h) {
+      if ((int)ss->hdr.node == h->node && mpca_heap_free_foreign_fast(h, ss, p))
+        return;
+    } else if (mpca_span_free_fast(h, e, p)) { /* the owner's free of a mid size */
       return;
+    }
   }
   mpca_free_slow(p, e, h, "free");
 }

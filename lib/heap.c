@@ -66,8 +66,10 @@ static void heap_init(mpca_heap *h, int node)
     h->cur[c] = &mpca_run_none;
     mpca_list_init(&h->partial[c]);
   }
-  mpca_list_init(&h->small_avail);
-  mpca_list_init(&h->small_full);
+  for (unsigned f = 0; f < MPCA_FLAVORS; f++) {
+    mpca_list_init(&h->small_avail[f]);
+    mpca_list_init(&h->small_full[f]);
+  }
   for (unsigned b = 0; b < MPCA_MEDIUM_NBINS; b++)
     mpca_list_init(&h->bins[b]);
   mpca_list_init(&h->medium_segs);
@@ -175,14 +177,14 @@ static void give_back(mpca_heap *h, void **p)
 {
   if (p != NULL && mpca_small_seg_of(p)->hdr.owner == h) {
     mpca_small_seg *ss = mpca_small_seg_of(p);
-    mpca_run *r = mpca_small_run_of(ss, p);
+    mpca_run *r = mpca_small_desc(ss, p);
     void **last = p;
     unsigned n = 1;
     while (mpca_link_next(last) != NULL) {
       last = mpca_link_next(last);
       n++;
     }
-    if (mpca_small_seg_of(last) == ss && mpca_small_run_of(ss, last) == r && r->state != MPCA_RUN_FULL) {
+    if (mpca_small_seg_of(last) == ss && mpca_small_desc(ss, last) == r && r->state != MPCA_RUN_FULL) {
       mpca_small_put_chain(h, r, p, last, n);
       return;
     }
@@ -195,7 +197,7 @@ static void give_back(mpca_heap *h, void **p)
     if (ss->hdr.owner != h)
       batch_add(h, &ob, ss->hdr.owner, p);
     else
-      mpca_small_put_local(h, mpca_small_run_of(ss, p), p);
+      mpca_small_put_local(h, mpca_small_desc(ss, p), p);
     p = next;
   }
   batch_send(h, &ob);
@@ -289,7 +291,9 @@ void mpca_heap_drain(mpca_heap *h)
     mpca_rnode *next = mpca_link_next(n);
     uintptr_t e = mpca_registry_entry(n);
     if (e == (uintptr_t)h + MPCA_REG_SMALL) {
-      mpca_small_free_drained(h, n);
+      mpca_small_free_drained(h, mpca_small_run_of(mpca_small_seg_of(n), n), n);
+    } else if (e == (uintptr_t)h + MPCA_REG_SPAN) {
+      mpca_small_free_drained(h, mpca_small_span_of(mpca_small_seg_of(n), n), n);
     } else {
       mpca_seg *seg = mpca_registry_seg(e, n);
       if (mpca_unlikely(seg == NULL || seg->kind != MPCA_KIND_MEDIUM || seg->owner != h))

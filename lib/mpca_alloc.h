@@ -29,7 +29,7 @@ MPCA_INLINE void *mpca_small_alloc(mpca_heap *h, size_t size)
   void **p = h->free[cls];
   if (mpca_likely(p != NULL)) {
     if (MPCA_HARDENED_ON)
-      mpca_small_hard_taken(p, mpca_registry_entry(p) == (uintptr_t)h + MPCA_REG_SMALL);
+      mpca_small_hard_taken(p, mpca_registry_mine(mpca_registry_entry(p), h));
     h->free[cls] = mpca_link_next(p);
     p[1] = NULL; /* no longer marked free */
     return p;
@@ -47,6 +47,21 @@ MPCA_INLINE bool mpca_small_free_fast(mpca_heap *h, uintptr_t e, void *p)
   if (mpca_likely(e == (uintptr_t)h + MPCA_REG_SMALL)) {
     mpca_run *r = mpca_small_run_of(mpca_small_seg_of(p), p);
     if (mpca_likely(mpca_run_is_slot(r, mpca_small_run_off(p)) && !mpca_small_marked_free(p) &&
+                    mpca_small_hard_release(p))) {
+      mpca_small_put_local(h, r, p);
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The same for a block of a span (the mid sizes, whose registry entry is
+ * tagged MPCA_REG_SPAN): off the inline fast path, in mpca_free_other. */
+MPCA_INLINE bool mpca_span_free_fast(mpca_heap *h, uintptr_t e, void *p)
+{
+  if (mpca_likely(e == (uintptr_t)h + MPCA_REG_SPAN)) {
+    mpca_run *r = mpca_small_span_of(mpca_small_seg_of(p), p);
+    if (mpca_likely(mpca_run_is_slot(r, (uintptr_t)p & (MPCA_SPAN_SIZE - 1)) && !mpca_small_marked_free(p) &&
                     mpca_small_hard_release(p))) {
       mpca_small_put_local(h, r, p);
       return true;

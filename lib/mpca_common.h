@@ -31,10 +31,16 @@
 /* Small blocks (up to MPCA_SMALL_MAX): runs inside MPCA_SEG_SIZE macro
  * blocks. A macro block is cut into MPCA_RUNS_PER_SEG runs of MPCA_RUN_SIZE
  * bytes; run 0's space holds the header (the run descriptors), every other
- * run holds blocks of one size class. */
+ * run holds blocks of one size class. The classes above MPCA_SPAN_MIN (the
+ * mid sizes) use macro blocks cut into MPCA_SPANS_PER_SEG spans of
+ * MPCA_SPAN_SIZE instead, laid out the same way: a run of four units. */
 #define MPCA_RUN_SHIFT 16
 #define MPCA_RUN_SIZE ((size_t)1 << MPCA_RUN_SHIFT)
 #define MPCA_RUNS_PER_SEG (MPCA_SEG_SIZE / MPCA_RUN_SIZE)
+#define MPCA_SPAN_SHIFT 18
+#define MPCA_SPAN_SIZE ((size_t)1 << MPCA_SPAN_SHIFT)
+#define MPCA_SPANS_PER_SEG (MPCA_SEG_SIZE / MPCA_SPAN_SIZE)
+#define MPCA_SPAN_MIN 4096
 #define MPCA_SMALL_MAX 32768
 #define MPCA_SMALL_QUANTUM_MAX 128 /* classes are 16 bytes apart up to here */
 #define MPCA_SMALL_CLASSES_PER_DOUBLING 4

@@ -21,8 +21,21 @@
 #define MPCA_REG_L1_SIZE ((size_t)1 << MPCA_REG_L1_BITS)
 #define MPCA_REG_L2_SIZE ((size_t)1 << MPCA_REG_L2_BITS)
 
-/* Tag of a small macro block's entry (heaps are cache-line aligned). */
+/* Tags of a small macro block's entry (heaps are cache-line aligned): bit 0
+ * says the entry names the owner heap and the header is at the 2 MiB
+ * boundary below; bit 1 marks a macro block of spans (mid-size classes),
+ * whose frees the fast path of the runs leaves to a path of their own. */
 #define MPCA_REG_SMALL ((uintptr_t)1)
+#define MPCA_REG_SPAN ((uintptr_t)3)
+#define MPCA_REG_TAGS ((uintptr_t)3)
+
+/* The owner heap named by a small macro block's entry `e`. */
+MPCA_INLINE mpca_heap *mpca_registry_owner(uintptr_t e) { return (mpca_heap *)(e & ~MPCA_REG_TAGS); }
+/* Whether `e` is the entry of a small macro block (of either flavour) of h. */
+MPCA_INLINE bool mpca_registry_mine(uintptr_t e, const mpca_heap *h)
+{
+  return (e | MPCA_REG_SPAN) == (uintptr_t)h + MPCA_REG_SPAN;
+}
 
 typedef _Atomic(uintptr_t) mpca_reg_slot;
 /* First level: where each second-level table is, as its distance in bytes
@@ -48,9 +61,10 @@ MPCA_INLINE mpca_reg_slot *mpca_registry_l2(uintptr_t i1)
 /* Map every MPCA_SEG_SIZE unit of [base, base+size) to `seg`. False when the
  * second-level table cannot be mapped (nothing is left half-registered). */
 MPCA_INTERNAL bool mpca_registry_set(void *base, size_t size, mpca_seg *seg);
-/* The entries of the small macro block `seg` name its owner `h` (NULL: the
- * header again, when the block goes back to its source). Its tables exist. */
-MPCA_INTERNAL void mpca_registry_set_small(mpca_seg *seg, mpca_heap *h);
+/* The entries of the small macro block `seg` name its owner `h` with `tag`
+ * (MPCA_REG_SMALL or MPCA_REG_SPAN); h NULL: the header again, when the
+ * block goes back to its source. Its tables exist. */
+MPCA_INTERNAL void mpca_registry_set_small(mpca_seg *seg, mpca_heap *h, uintptr_t tag);
 /* Make sure the tables for [base, base+size) exist, so a later set cannot fail. */
 MPCA_INTERNAL bool mpca_registry_reserve(void *base, size_t size);
 MPCA_INTERNAL void mpca_registry_clear(void *base, size_t size);

@@ -18,10 +18,12 @@ typedef struct mpca_size_class {
   uint64_t magic;       /* UINT64_MAX / size + 1 */
   uint64_t below;       /* off starts a slot iff off * magic (mod 2^64) < below */
   uint32_t size;
+  uint32_t run_mask;    /* its runs' size - 1 (a span's for the mid sizes) */
   uint16_t nslots;
   uint16_t carve;       /* slots linked per refill from the part never carved */
   uint16_t foreign_max; /* blocks of other heaps a thread keeps before sending them home */
-  uint16_t pad[3];
+  uint8_t flavor;       /* enum mpca_flavor of the macro blocks its runs are in */
+  uint8_t pad;
 } mpca_size_class;
 
 static_assert(sizeof(mpca_size_class) == 32, "class entries are indexed by shifting");
@@ -58,6 +60,24 @@ MPCA_INLINE mpca_run *mpca_small_run_of(mpca_small_seg *ss, const void *p)
 /* Offset of `p` in its run (runs start on a MPCA_RUN_SIZE boundary). */
 MPCA_INLINE uintptr_t mpca_small_run_off(const void *p) { return (uintptr_t)p & (MPCA_RUN_SIZE - 1); }
 
+/* The same two for a macro block of either flavour (off the fast path). */
+MPCA_INLINE mpca_run *mpca_small_desc(mpca_small_seg *ss, const void *p)
+{
+  return &ss->runs[((uintptr_t)p & MPCA_SEG_MASK) >> ss->shift];
+}
+/* Offset of `p` in run r, which covers p (a run not in use passes no slot
+ * check whatever this gives). */
+MPCA_INLINE uintptr_t mpca_small_desc_off(const mpca_run *r, const void *p)
+{
+  return (uintptr_t)((const char *)p - r->base);
+}
+
+/* The span descriptor of `p`, in a macro block of spans. */
+MPCA_INLINE mpca_run *mpca_small_span_of(mpca_small_seg *ss, const void *p)
+{
+  return &ss->runs[((uintptr_t)p >> MPCA_SPAN_SHIFT) & (MPCA_SPANS_PER_SEG - 1)];
+}
+
 /* Whether `off` (mpca_small_run_off, below 2^32) is the start of one of
  * r's slots, in one multiplication and one comparison. With magic =
  * UINT64_MAX / size + 1, off * magic mod 2^64 is below magic exactly when
@@ -76,7 +96,7 @@ MPCA_INLINE int mpca_small_block_class(const mpca_small_seg *ss, const void *p)
 {
   unsigned cls = ss->run_cls[((uintptr_t)p & MPCA_SEG_MASK) >> MPCA_RUN_SHIFT];
   const mpca_size_class *c = &mpca_classes[cls];
-  if (mpca_unlikely(!(mpca_small_run_off(p) * c->magic < c->below)))
+  if (mpca_unlikely(!(((uintptr_t)p & c->run_mask) * c->magic < c->below)))
     return -1;
   return (int)cls;
 }
@@ -107,8 +127,8 @@ MPCA_INLINE uint64_t mpca_run_slot(const mpca_run *r, uintptr_t off)
 /* The word and bit of the allocation bitmap of the slot start `p`. */
 MPCA_INLINE uint64_t *mpca_small_taken(mpca_small_seg *ss, const void *p, uint64_t *bit)
 {
-  unsigned i = (unsigned)(((uintptr_t)p & MPCA_SEG_MASK) >> MPCA_RUN_SHIFT);
-  uint64_t slot = mpca_run_slot(&ss->runs[i], mpca_small_run_off(p));
+  unsigned i = (unsigned)(((uintptr_t)p & MPCA_SEG_MASK) >> ss->shift);
+  uint64_t slot = mpca_run_slot(&ss->runs[i], mpca_small_desc_off(&ss->runs[i], p));
   *bit = (uint64_t)1 << (slot % 64);
   return &ss->taken[i][slot / 64];
 }
@@ -179,8 +199,8 @@ MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const c
 /* Checks of a small block freed by a thread that does not own it (reports
  * what is wrong): true when it may go on, marked free. */
 MPCA_INTERNAL bool mpca_small_free_remote_check(mpca_seg *seg, void *p, const char *fn);
-/* A block drained from the remote-free queue of `h`, its owner. */
-MPCA_INTERNAL void mpca_small_free_drained(mpca_heap *h, void *p);
+/* A block of run `r` drained from the remote-free queue of `h`, its owner. */
+MPCA_INTERNAL void mpca_small_free_drained(mpca_heap *h, mpca_run *r, void *p);
 /* Retire the current run of class `c` (the heap's free list of the class
  * is empty: see mpca_heap_flush): it becomes partial, full, or is given
  * back. */

@@ -11,7 +11,14 @@
  *  - seg->kind says who owns the rest: a heap's small runs, a heap's medium
  *    chunks, one huge block, or the source cache (MPCA_KIND_CACHED). The
  *    registry entry of a small macro block names its owner heap (tagged
- *    MPCA_REG_SMALL) instead of its header, which is at the 2 MiB boundary.
+ *    MPCA_REG_SMALL, or MPCA_REG_SPAN for a macro block of spans) instead of
+ *    its header, which is at the 2 MiB boundary.
+ *  - A small macro block is of one flavour for its whole life: runs of
+ *    MPCA_RUN_SIZE (classes up to MPCA_SPAN_MIN) or spans of MPCA_SPAN_SIZE
+ *    (the classes above); ss->shift says which. Both are "runs" to the code:
+ *    one descriptor each, runs[(p & MPCA_SEG_MASK) >> shift], and every
+ *    invariant below holds for both. run_cls has an entry per
+ *    MPCA_RUN_SIZE unit in either flavour.
  *  - seg->owner never changes while a small or medium seg is in use: heaps are
  *    never destroyed, only abandoned and adopted, so a remote free can always
  *    reach the owner's queue.
@@ -118,9 +125,13 @@ typedef struct mpca_seg {
  * updates on every free. runs[0] (the header's own space) is never a run:
  * its descriptor, like that of any run not in use, passes no slot check. */
 #define MPCA_RUN_NO_CLASS MPCA_SMALL_NCLASSES
+/* The two flavours of small macro blocks, and their run shifts. */
+enum mpca_flavor { MPCA_FLAVOR_RUNS = 0, MPCA_FLAVOR_SPANS = 1, MPCA_FLAVORS = 2 };
 typedef struct mpca_small_seg {
   mpca_seg hdr;
   MPCA_ALIGNED(MPCA_CACHE_LINE) uint8_t run_cls[MPCA_RUNS_PER_SEG];
+  uint8_t shift;  /* MPCA_RUN_SHIFT or MPCA_SPAN_SHIFT: read-only, beside run_cls */
+  uint8_t flavor; /* enum mpca_flavor */
   MPCA_ALIGNED(MPCA_CACHE_LINE) mpca_run runs[MPCA_RUNS_PER_SEG];
 #ifdef MPCA_HARDENED
   /* Hardened build: bit s of taken[i] is set while slot s of run i is
@@ -201,9 +212,9 @@ struct mpca_heap {
   uint64_t classes_used;
   mpca_run *cur[MPCA_SMALL_NCLASSES];
   mpca_list partial[MPCA_SMALL_NCLASSES];
-  mpca_list small_avail; /* small segs with a free run */
-  mpca_list small_full;  /* small segs with none */
-  unsigned small_empty_segs;
+  mpca_list small_avail[MPCA_FLAVORS]; /* small segs with a free run, per flavour */
+  mpca_list small_full[MPCA_FLAVORS];  /* small segs with none */
+  unsigned small_empty_segs[MPCA_FLAVORS];
 
   uint64_t bin_map; /* bit b: medium bin b is not empty */
   mpca_list bins[MPCA_MEDIUM_NBINS];

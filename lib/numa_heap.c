@@ -42,8 +42,10 @@ static void rehome(mpca_heap *h, int node)
    * node: they go back to their owners, and the heap's own to their runs
    * (moved). */
   mpca_heap_flush(h);
-  rehome_list(&h->small_avail, s, node);
-  rehome_list(&h->small_full, s, node);
+  for (unsigned f = 0; f < MPCA_FLAVORS; f++) {
+    rehome_list(&h->small_avail[f], s, node);
+    rehome_list(&h->small_full[f], s, node);
+  }
   rehome_list(&h->medium_segs, s, node);
   h->node = node;
   h->source = s;

@@ -62,10 +62,10 @@ static bool registry_store(void *base, size_t size, uintptr_t e)
 
 bool mpca_registry_set(void *base, size_t size, mpca_seg *seg) { return registry_store(base, size, (uintptr_t)seg); }
 
-void mpca_registry_set_small(mpca_seg *seg, mpca_heap *h)
+void mpca_registry_set_small(mpca_seg *seg, mpca_heap *h, uintptr_t tag)
 {
-  static_assert(MPCA_CACHE_LINE > MPCA_REG_SMALL, "a heap's address leaves the tag bit free");
-  registry_store(seg, seg->size, h ? (uintptr_t)h | MPCA_REG_SMALL : (uintptr_t)seg);
+  static_assert(MPCA_CACHE_LINE > MPCA_REG_TAGS, "a heap's address leaves the tag bits free");
+  registry_store(seg, seg->size, h ? (uintptr_t)h | tag : (uintptr_t)seg);
 }
 
 void mpca_registry_clear(void *base, size_t size)

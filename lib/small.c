@@ -21,6 +21,12 @@
  * on a list, full runs on none, and gives wholly free runs back to their
  * macro block, and free macro blocks (but one) to the source.
  *
+ * The mid sizes (classes above MPCA_SPAN_MIN, 5-32 KiB) would fit only 2-12
+ * to a run, so that most of their mallocs and frees were run events: their
+ * runs are spans of MPCA_SPAN_SIZE, in macro blocks of spans of their own
+ * (ss->shift), whose registry entries carry MPCA_REG_SPAN. Everything here
+ * treats a span as a run; only the free fast path differs (alloc.h).
+ *
  * A free by another thread of the same NUMA node goes to that thread's
  * foreign list of the class (heap.c routes them): its next mallocs reuse the
  * block where its cache lines already are. Every free block carries
@@ -40,10 +46,23 @@
 /* Run 0 holds the header; in the hardened build the rest of run 0 and the
  * whole last run are guard pages: between the header and the first run,
  * and between the last run and whatever the next mapping holds (maybe the
- * header of another macro block). */
-#define RUNS_MASK (MPCA_RUNS_PER_SEG == 64 ? ~(uint64_t)0 : ((uint64_t)1 << MPCA_RUNS_PER_SEG) - 1)
-#define LAST_RUN ((uint64_t)1 << (MPCA_RUNS_PER_SEG - 1))
-#define ALL_RUNS (RUNS_MASK & ~(uint64_t)1 & ~(MPCA_HARDENED_ON ? LAST_RUN : 0))
+ * header of another macro block). Runs per macro block, and their shift,
+ * by flavour: */
+static const unsigned flavor_runs[MPCA_FLAVORS] = {MPCA_RUNS_PER_SEG, MPCA_SPANS_PER_SEG};
+static const uint8_t flavor_shift[MPCA_FLAVORS] = {MPCA_RUN_SHIFT, MPCA_SPAN_SHIFT};
+static_assert(MPCA_RUNS_PER_SEG <= 64 && MPCA_SPANS_PER_SEG < MPCA_RUNS_PER_SEG, "free_runs is one word");
+
+/* The runs a macro block of flavour `f` gives out (bit i: run i). */
+static uint64_t all_runs(unsigned f)
+{
+  unsigned n = flavor_runs[f];
+  uint64_t m = (n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1) & ~(uint64_t)1;
+  if (MPCA_HARDENED_ON)
+    m &= ~((uint64_t)1 << (n - 1));
+  return m;
+}
+
+MPCA_INLINE size_t run_bytes(const mpca_small_seg *ss) { return (size_t)1 << ss->shift; }
 
 /* Hardened build: the guard pages of the small macro block `ss` on or off.
  * False when the kernel refused. */
@@ -51,9 +70,10 @@ static bool guards(mpca_small_seg *ss, bool on)
 {
   size_t page = mpca_os_page_size();
   size_t hdr = mpca_align_up(sizeof *ss, page);
-  char *last = (char *)ss + (MPCA_RUNS_PER_SEG - 1) * MPCA_RUN_SIZE;
-  bool head = mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, on);
-  bool tail = mpca_os_guard(last, MPCA_RUN_SIZE, on);
+  size_t run = run_bytes(ss);
+  char *last = (char *)ss + MPCA_SEG_SIZE - run;
+  bool head = mpca_os_guard((char *)ss + hdr, run - hdr, on);
+  bool tail = mpca_os_guard(last, run, on);
   return head && tail;
 }
 
@@ -67,10 +87,14 @@ static void seg_give_back(mpca_seg *seg)
   else
     mpca_source_put(seg);
 }
-/* Fully free small macro blocks a heap keeps before giving them back. */
+/* Fully free small macro blocks of each flavour a heap keeps before giving
+ * them back. */
 #define SMALL_EMPTY_KEEP 1
-/* Bytes of never-used slots linked at one refill (bounded by a run). */
+static size_t release_empty(mpca_heap *h, unsigned f, unsigned keep);
+/* Bytes of never-used slots linked at one refill (bounded by a run); for
+ * the mid sizes, whose spans hold more blocks, more at once. */
 #define CARVE_BYTES ((size_t)4 << 10)
+#define SPAN_CARVE_BYTES ((size_t)64 << 10)
 #define CARVE_MIN 4
 #define MPCA_CARVE_MAX (CARVE_BYTES / MPCA_ALIGNMENT)
 /* Bytes of other heaps' blocks a thread keeps per class before sending them
@@ -109,12 +133,16 @@ void mpca_small_init(void)
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
     size_t s = mpca_small_class_size(c);
     mpca_size_class *e = &mpca_classes[c];
+    bool span = s > MPCA_SPAN_MIN;
+    size_t run = span ? MPCA_SPAN_SIZE : MPCA_RUN_SIZE;
     e->size = (uint32_t)s;
+    e->flavor = span ? MPCA_FLAVOR_SPANS : MPCA_FLAVOR_RUNS;
+    e->run_mask = (uint32_t)(run - 1);
     e->magic = UINT64_MAX / s + 1;
-    e->nslots = (uint16_t)(MPCA_RUN_SIZE / s);
+    e->nslots = (uint16_t)(run / s);
     uint64_t excess = e->magic * s; /* magic * s - 2^64, see mpca_run_is_slot */
     e->below = excess == 0 ? e->magic : e->nslots * excess;
-    e->carve = (uint16_t)clamp(CARVE_BYTES / s, CARVE_MIN, e->nslots);
+    e->carve = (uint16_t)clamp((span ? SPAN_CARVE_BYTES : CARVE_BYTES) / s, CARVE_MIN, e->nslots);
     e->foreign_max = (uint16_t)clamp(FOREIGN_BYTES / s, FOREIGN_MIN, FOREIGN_MAX);
     for (; sz <= s && sz <= MPCA_SMALL_MAX; sz += MPCA_ALIGNMENT)
       mpca_class_lut[sz / MPCA_ALIGNMENT] = (uint8_t)c;
@@ -206,56 +234,66 @@ void **mpca_run_carve(mpca_run *r, unsigned *count)
 
 /* ---- macro blocks of runs ------------------------------------------------ */
 
-static mpca_small_seg *small_seg_new(mpca_heap *h)
+static mpca_small_seg *small_seg_new(mpca_heap *h, unsigned f)
 {
   mpca_seg *seg = mpca_source_get(h->source, MPCA_SEG_SIZE);
   if (seg == NULL)
     return NULL;
   mpca_small_seg *ss = (mpca_small_seg *)seg;
+  ss->shift = flavor_shift[f];
+  ss->flavor = (uint8_t)f;
   if (MPCA_HARDENED_ON && !guards(ss, true)) {
     seg_give_back(seg);
     return NULL;
   }
   seg->kind = MPCA_KIND_SMALL;
   seg->owner = h;
-  seg->free_runs = ALL_RUNS;
+  seg->free_runs = all_runs(f);
   memset(ss->run_cls, MPCA_RUN_NO_CLASS, sizeof ss->run_cls);
-  for (unsigned i = 0; i < MPCA_RUNS_PER_SEG; i++) {
+  for (unsigned i = 0; i < flavor_runs[f]; i++) {
     mpca_run *r = &ss->runs[i];
     r->below = 0; /* no slot check passes on a run not in use */
     r->state = MPCA_RUN_FREE;
     r->purged = seg->fresh;
     r->aged = 0;
   }
-  mpca_registry_set_small(seg, h);
-  mpca_list_push(&h->small_avail, &seg->link);
-  h->small_empty_segs++;
+  mpca_registry_set_small(seg, h, f == MPCA_FLAVOR_SPANS ? MPCA_REG_SPAN : MPCA_REG_SMALL);
+  mpca_list_push(&h->small_avail[f], &seg->link);
+  h->small_empty_segs[f]++;
   h->cnt.segs_acquired++;
   return ss;
 }
 
+/* The run_cls entries of run i of ss (one per MPCA_RUN_SIZE unit it covers). */
+static void set_run_cls(mpca_small_seg *ss, unsigned i, unsigned cls)
+{
+  unsigned units = 1u << (ss->shift - MPCA_RUN_SHIFT);
+  memset(&ss->run_cls[i * units], (int)cls, units);
+}
+
 static mpca_run *run_new(mpca_heap *h, unsigned cls)
 {
+  unsigned f = mpca_classes[cls].flavor;
   mpca_small_seg *ss;
-  if (!mpca_list_empty(&h->small_avail))
-    ss = (mpca_small_seg *)mpca_container_of(h->small_avail.next, mpca_seg, link);
-  else if ((ss = small_seg_new(h)) == NULL)
+  if (!mpca_list_empty(&h->small_avail[f]))
+    ss = (mpca_small_seg *)mpca_container_of(h->small_avail[f].next, mpca_seg, link);
+  else if ((ss = small_seg_new(h, f)) == NULL)
     return NULL;
   mpca_seg *seg = &ss->hdr;
-  if (seg->free_runs == ALL_RUNS)
-    h->small_empty_segs--;
+  if (seg->free_runs == all_runs(f))
+    h->small_empty_segs[f]--;
   unsigned i = (unsigned)__builtin_ctzll(seg->free_runs);
   seg->free_runs &= seg->free_runs - 1;
   if (seg->free_runs == 0) {
     mpca_list_remove(&seg->link);
-    mpca_list_push(&h->small_full, &seg->link);
+    mpca_list_push(&h->small_full[f], &seg->link);
   }
   mpca_run *r = &ss->runs[i];
-  mpca_run_init(r, cls, (char *)ss + (size_t)i * MPCA_RUN_SIZE);
+  mpca_run_init(r, cls, (char *)ss + ((size_t)i << ss->shift));
 #ifdef MPCA_HARDENED
   memset(ss->taken[i], 0, sizeof ss->taken[i]);
 #endif
-  ss->run_cls[i] = (uint8_t)cls;
+  set_run_cls(ss, i, cls);
   h->cnt.small_runs_made++;
   h->small_runs[cls]++;
   return r;
@@ -265,6 +303,7 @@ static void run_release(mpca_heap *h, mpca_run *r)
 {
   mpca_small_seg *ss = mpca_small_seg_of(r);
   mpca_seg *seg = &ss->hdr;
+  unsigned f = ss->flavor;
   unsigned i = (unsigned)(r - ss->runs);
   unsigned cls = r->cls;
   r->used = 0;
@@ -272,37 +311,45 @@ static void run_release(mpca_heap *h, mpca_run *r)
   r->state = MPCA_RUN_FREE;
   r->below = 0; /* no slot check passes on a run not in use */
   r->local_free = NULL;
-  ss->run_cls[i] = MPCA_RUN_NO_CLASS;
+  set_run_cls(ss, i, MPCA_RUN_NO_CLASS);
   h->cnt.small_runs_released++;
   h->small_runs[cls]--;
   if (seg->free_runs == 0) {
     mpca_list_remove(&seg->link);
-    mpca_list_push(&h->small_avail, &seg->link);
+    mpca_list_push(&h->small_avail[f], &seg->link);
   }
   seg->free_runs |= (uint64_t)1 << i;
-  if (seg->free_runs == ALL_RUNS) {
-    h->small_empty_segs++;
-    if (h->small_empty_segs > SMALL_EMPTY_KEEP)
-      mpca_small_release_empty(h, SMALL_EMPTY_KEEP);
+  if (seg->free_runs == all_runs(f)) {
+    h->small_empty_segs[f]++;
+    if (h->small_empty_segs[f] > SMALL_EMPTY_KEEP)
+      release_empty(h, f, SMALL_EMPTY_KEEP);
   }
+}
+
+static size_t release_empty(mpca_heap *h, unsigned f, unsigned keep)
+{
+  size_t released = 0;
+  mpca_list *n = h->small_avail[f].next;
+  while (n != &h->small_avail[f] && h->small_empty_segs[f] > keep) {
+    mpca_seg *seg = mpca_container_of(n, mpca_seg, link);
+    n = n->next;
+    if (seg->free_runs != all_runs(f))
+      continue;
+    mpca_list_remove(&seg->link);
+    h->small_empty_segs[f]--;
+    h->cnt.segs_released++;
+    released += seg->size;
+    mpca_registry_set_small(seg, NULL, 0);
+    seg_give_back(seg);
+  }
+  return released;
 }
 
 size_t mpca_small_release_empty(mpca_heap *h, unsigned keep)
 {
   size_t released = 0;
-  mpca_list *n = h->small_avail.next;
-  while (n != &h->small_avail && h->small_empty_segs > keep) {
-    mpca_seg *seg = mpca_container_of(n, mpca_seg, link);
-    n = n->next;
-    if (seg->free_runs != ALL_RUNS)
-      continue;
-    mpca_list_remove(&seg->link);
-    h->small_empty_segs--;
-    h->cnt.segs_released++;
-    released += seg->size;
-    mpca_registry_set_small(seg, NULL);
-    seg_give_back(seg);
-  }
+  for (unsigned f = 0; f < MPCA_FLAVORS; f++)
+    released += release_empty(h, f, keep);
   return released;
 }
 
@@ -412,8 +459,8 @@ void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
 
 void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
 {
-  mpca_run *r = mpca_small_run_of((mpca_small_seg *)seg, p);
-  if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_run_off(p)))) {
+  mpca_run *r = mpca_small_desc((mpca_small_seg *)seg, p);
+  if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_desc_off(r, p)))) {
     mpca_bad_pointer(fn, p, "invalid pointer (not the start of an allocated small block)");
     return;
   }
@@ -440,10 +487,9 @@ void mpca_small_put_chain(mpca_heap *h, mpca_run *r, void *first, void *last, un
     mpca_small_run_event(h, r);
 }
 
-void mpca_small_free_drained(mpca_heap *h, void *p)
+void mpca_small_free_drained(mpca_heap *h, mpca_run *r, void *p)
 {
-  mpca_run *r = mpca_small_run_of(mpca_small_seg_of(p), p);
-  if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_run_off(p))))
+  if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_desc_off(r, p))))
     mpca_fatal("mpcalloc: heap corruption: remote-freed block %p is not a slot of heap %p; aborting\n", p,
                (void *)h);
   if (mpca_unlikely(!mpca_small_hard_release(p))) {
@@ -506,13 +552,25 @@ unsigned mpca_small_cached(const mpca_heap *h, unsigned cls)
   return list_length(h->free[cls]) + list_length(h->foreign[cls]);
 }
 
+/* The lists of the small macro blocks of h: with a free run, and full, of
+ * each flavour. */
+#define NSEG_LISTS (2 * MPCA_FLAVORS)
+static void seg_lists(mpca_heap *h, mpca_list *l[NSEG_LISTS])
+{
+  for (unsigned f = 0; f < MPCA_FLAVORS; f++) {
+    l[2 * f] = &h->small_avail[f];
+    l[2 * f + 1] = &h->small_full[f];
+  }
+}
+
 void mpca_small_sync_stats(mpca_heap *h)
 {
-  mpca_list *lists[2] = {&h->small_avail, &h->small_full};
-  for (int k = 0; k < 2; k++)
+  mpca_list *lists[NSEG_LISTS];
+  seg_lists(h, lists);
+  for (unsigned k = 0; k < NSEG_LISTS; k++)
     for (mpca_list *n = lists[k]->next; n != lists[k]; n = n->next) {
       mpca_small_seg *ss = (mpca_small_seg *)mpca_container_of(n, mpca_seg, link);
-      for (uint64_t m = ~ss->hdr.free_runs & ALL_RUNS; m; m &= m - 1)
+      for (uint64_t m = ~ss->hdr.free_runs & all_runs(ss->flavor); m; m &= m - 1)
         sync_run(h, &ss->runs[__builtin_ctzll(m)]);
     }
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++)
@@ -522,8 +580,9 @@ void mpca_small_sync_stats(mpca_heap *h)
 size_t mpca_small_purge(mpca_heap *h, bool only_aged)
 {
   size_t purged = 0;
-  mpca_list *lists[2] = {&h->small_avail, &h->small_full};
-  for (int k = 0; k < 2; k++)
+  mpca_list *lists[NSEG_LISTS];
+  seg_lists(h, lists);
+  for (unsigned k = 0; k < NSEG_LISTS; k++)
     for (mpca_list *n = lists[k]->next; n != lists[k]; n = n->next) {
       mpca_small_seg *ss = (mpca_small_seg *)mpca_container_of(n, mpca_seg, link);
       /* one call per stretch of consecutive free runs not purged yet */
@@ -541,7 +600,7 @@ size_t mpca_small_purge(mpca_heap *h, bool only_aged)
         unsigned len = rest ? (unsigned)__builtin_ctzll(rest) : 64;
         if (first + len > 64)
           len = 64 - first;
-        purged += mpca_os_purge((char *)ss + (size_t)first * MPCA_RUN_SIZE, (size_t)len * MPCA_RUN_SIZE);
+        purged += mpca_os_purge((char *)ss + ((size_t)first << ss->shift), (size_t)len << ss->shift);
         for (unsigned i = first; i < first + len; i++)
           ss->runs[i].purged = 1;
         todo &= ~(len == 64 ? ~(uint64_t)0 : (((uint64_t)1 << len) - 1) << first);

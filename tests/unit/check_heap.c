@@ -91,8 +91,63 @@ START_TEST(test_run_life_cycle)
   ck_assert_uint_eq(h->small_slots[cls], 0);
   ck_assert_uint_eq(h->small_used, 0);
   free(p);
-  ck_assert_uint_eq(h->small_empty_segs, 0);
-  ck_assert(mpca_list_empty(&h->small_avail));
+  ck_assert_uint_eq(h->small_empty_segs[MPCA_FLAVOR_RUNS], 0);
+  ck_assert(mpca_list_empty(&h->small_avail[MPCA_FLAVOR_RUNS]));
+}
+END_TEST
+
+START_TEST(test_span_life_cycle)
+{
+  /* a mid size: its blocks come from spans of MPCA_SPAN_SIZE in macro
+   * blocks of their own (registry tag MPCA_REG_SPAN), many to a span */
+  mpca_heap *h = mpca_heap_acquire();
+  size_t size = 8192;
+  unsigned cls = mpca_small_class(size);
+  ck_assert_uint_eq(mpca_classes[cls].flavor, MPCA_FLAVOR_SPANS);
+  unsigned n = mpca_classes[cls].nslots;
+  ck_assert_uint_eq(n, MPCA_SPAN_SIZE / size);
+  void **p = calloc(2 * n, sizeof *p);
+  for (unsigned i = 0; i < 2 * n; i++) {
+    p[i] = salloc(h, size);
+    ck_assert_ptr_nonnull(p[i]);
+    memset(p[i], (int)i, size);
+  }
+  mpca_small_seg *ss = mpca_small_seg_of(p[0]);
+  ck_assert_uint_eq(ss->shift, MPCA_SPAN_SHIFT);
+  ck_assert_uint_eq(mpca_registry_entry(p[0]), (uintptr_t)h + MPCA_REG_SPAN);
+  ck_assert(mpca_registry_mine(mpca_registry_entry(p[0]), h));
+  mpca_run *r0 = mpca_small_desc(ss, p[0]);
+  ck_assert_ptr_eq(r0, mpca_small_span_of(ss, p[0]));
+  /* every block of the first span has the same descriptor, and its class
+   * is known from every unit the span covers */
+  for (unsigned i = 0; i < n; i++) {
+    ck_assert_ptr_eq(mpca_small_desc(ss, p[i]), r0);
+    ck_assert_int_eq(mpca_small_block_class(ss, p[i]), (int)cls);
+    ck_assert_int_eq(mpca_small_block_class(ss, (char *)p[i] + 16), -1);
+  }
+  ck_assert_int_eq(r0->state, MPCA_RUN_FULL);
+  /* the owner's free of a span block: off the runs' fast path, on its own */
+  mpca_heap *saved = mpca_tls_heap;
+  ck_assert(!mpca_small_free_fast(h, mpca_registry_entry(p[3]), p[3]));
+  ck_assert(mpca_span_free_fast(h, mpca_registry_entry(p[3]), p[3]));
+  ck_assert_int_eq(r0->state, MPCA_RUN_PARTIAL);
+  ck_assert_ptr_eq(r0->local_free, p[3]);
+  /* a second free of it, and an interior pointer, are declined */
+  ck_assert(!mpca_span_free_fast(h, mpca_registry_entry(p[3]), p[3]));
+  ck_assert(!mpca_span_free_fast(h, mpca_registry_entry(p[4]), (char *)p[4] + 4096));
+  mpca_tls_heap = saved;
+  uint64_t released = h->cnt.small_runs_released;
+  for (unsigned i = 0; i < 2 * n; i++)
+    if (i != 3)
+      lfree(h, p[i]);
+  ck_assert_int_eq(r0->state, MPCA_RUN_FREE);
+  ck_assert_uint_eq(h->cnt.small_runs_released, released + 1);
+  mpca_heap_trim(h);
+  ck_assert_uint_eq(h->small_used, 0);
+  ck_assert(mpca_list_empty(&h->small_avail[MPCA_FLAVOR_SPANS]));
+  ck_assert(mpca_list_empty(&h->small_full[MPCA_FLAVOR_SPANS]));
+  free(p);
+  mpca_heap_abandon(h);
 }
 END_TEST
 
@@ -145,7 +200,8 @@ START_TEST(test_many_classes_many_blocks)
     lfree(h, p[i]);
   free(p);
   ck_assert_uint_gt(mpca_heap_trim(h) + h->cnt.segs_released, 0);
-  ck_assert(mpca_list_empty(&h->small_full));
+  ck_assert(mpca_list_empty(&h->small_full[MPCA_FLAVOR_RUNS]));
+  ck_assert(mpca_list_empty(&h->small_full[MPCA_FLAVOR_SPANS]));
 }
 END_TEST
 
@@ -549,6 +605,7 @@ int main(void)
   tcase_set_timeout(tc, 60);
   tcase_add_checked_fixture(tc, setup, NULL);
   tcase_add_test(tc, test_run_life_cycle);
+  tcase_add_test(tc, test_span_life_cycle);
   tcase_add_test(tc, test_partial_run_reused_before_new);
   tcase_add_test(tc, test_many_classes_many_blocks);
   tcase_add_test(tc, test_remote_free_drained_by_owner);

@@ -4,7 +4,8 @@
  * Unit tests of a small run alone, without a heap: the one-multiplication
  * slot check accepts exactly the slot starts of every class (and nothing in
  * a run not in use), carving hands out every slot once, in order, marked
- * free, and counts them as used. */
+ * free, and counts them as used. The mid sizes' runs are spans
+ * (MPCA_SPAN_SIZE); the same checks hold for them. */
 #include <stdlib.h>
 #include <string.h>
 #include "unit.h"
@@ -16,7 +17,7 @@ static int cmp_ptr(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-static char arena[MPCA_RUN_SIZE] __attribute__((aligned(MPCA_RUN_SIZE)));
+static char arena[MPCA_SPAN_SIZE] __attribute__((aligned(MPCA_SPAN_SIZE)));
 static mpca_run run;
 
 static void setup(void) { mpca_small_init(); }
@@ -26,19 +27,21 @@ START_TEST(test_slot_check_exact)
   unsigned cls = (unsigned)_i;
   mpca_run_init(&run, cls, arena);
   size_t size = mpca_classes[cls].size, n = mpca_classes[cls].nslots;
-  ck_assert_uint_eq(n, MPCA_RUN_SIZE / size);
-  for (uintptr_t off = 0; off < MPCA_RUN_SIZE; off++) {
+  size_t run_size = (size_t)mpca_classes[cls].run_mask + 1;
+  ck_assert_uint_eq(run_size, size > MPCA_SPAN_MIN ? MPCA_SPAN_SIZE : MPCA_RUN_SIZE);
+  ck_assert_uint_eq(n, run_size / size);
+  for (uintptr_t off = 0; off < run_size; off++) {
     bool want = off % size == 0 && off / size < n;
     if (mpca_run_is_slot(&run, off) != want)
       ck_abort_msg("class %u size %zu offset %zu: slot check says %d", cls, size, (size_t)off, !want);
   }
   /* the class table, which other threads use, gives the same answer */
   const mpca_size_class *c = &mpca_classes[cls];
-  for (uintptr_t off = 0; off < MPCA_RUN_SIZE; off++)
+  for (uintptr_t off = 0; off < run_size; off++)
     if ((off * c->magic < c->below) != mpca_run_is_slot(&run, off))
       ck_abort_msg("class %u offset %zu: table and run disagree", cls, (size_t)off);
   run.below = 0; /* a run not in use: nothing passes */
-  for (uintptr_t off = 0; off < MPCA_RUN_SIZE; off += MPCA_ALIGNMENT)
+  for (uintptr_t off = 0; off < run_size; off += MPCA_ALIGNMENT)
     ck_assert(!mpca_run_is_slot(&run, off));
 }
 END_TEST
@@ -50,7 +53,7 @@ START_TEST(test_carve_every_slot_once)
   size_t size = mpca_classes[cls].size;
   unsigned n = run.nslots, total = 0, batches = 0, shuffled = 0;
   char *expect = arena;
-  static void *seen[MPCA_RUN_SIZE / MPCA_ALIGNMENT];
+  static void *seen[MPCA_SPAN_SIZE / MPCA_ALIGNMENT];
   while (run.carved < n) {
     unsigned got = 0;
     void **b = mpca_run_carve(&run, &got);
@@ -77,7 +80,7 @@ START_TEST(test_carve_every_slot_once)
     ck_assert_uint_eq(run.carved, total);
   }
   ck_assert_uint_eq(total, n);
-  ck_assert(expect + size > arena + MPCA_RUN_SIZE); /* no room for one more */
+  ck_assert(expect + size > arena + mpca_classes[cls].run_mask + 1); /* no room for one more */
   ck_assert_uint_ge(batches, 1);
   if (!MPCA_HARDENED_ON)
     ck_assert_uint_eq(shuffled, 0);
@@ -91,7 +94,7 @@ START_TEST(test_carve_batches_bounded_by_bytes)
   /* small classes link a few pages' worth per refill, big ones a few blocks */
   ck_assert_uint_le((size_t)mpca_classes[0].carve * mpca_classes[0].size, 16 << 10);
   ck_assert_uint_ge(mpca_classes[0].carve, 64);
-  ck_assert_uint_ge(mpca_classes[MPCA_SMALL_NCLASSES - 1].carve, 1);
+  ck_assert_uint_ge(mpca_classes[MPCA_SMALL_NCLASSES - 1].carve, 4);
   ck_assert_uint_le(mpca_classes[MPCA_SMALL_NCLASSES - 1].carve, mpca_classes[MPCA_SMALL_NCLASSES - 1].nslots);
 }
 END_TEST
@@ -99,7 +102,7 @@ END_TEST
 START_TEST(test_no_class_entry_passes_nothing)
 {
   const mpca_size_class *c = &mpca_classes[MPCA_RUN_NO_CLASS];
-  for (uintptr_t off = 0; off < MPCA_RUN_SIZE; off += MPCA_ALIGNMENT)
+  for (uintptr_t off = 0; off < MPCA_SPAN_SIZE; off += MPCA_ALIGNMENT)
     ck_assert(!(off * c->magic < c->below));
   ck_assert_ptr_null(mpca_run_none.local_free);
   ck_assert_uint_eq(mpca_run_none.carved, mpca_run_none.nslots);

@@ -16,7 +16,11 @@ START_TEST(test_classes_sorted_aligned)
     if (c)
       ck_assert_uint_gt(mpca_classes[c].size, mpca_classes[c - 1].size);
     ck_assert_uint_ge(mpca_classes[c].nslots, 2);
-    ck_assert_uint_eq(mpca_classes[c].nslots, MPCA_RUN_SIZE / mpca_classes[c].size);
+    /* the mid sizes are cut from spans, the others from runs */
+    size_t run = mpca_classes[c].size > MPCA_SPAN_MIN ? MPCA_SPAN_SIZE : MPCA_RUN_SIZE;
+    ck_assert_uint_eq(mpca_classes[c].run_mask, run - 1);
+    ck_assert_uint_eq(mpca_classes[c].flavor, run == MPCA_SPAN_SIZE ? MPCA_FLAVOR_SPANS : MPCA_FLAVOR_RUNS);
+    ck_assert_uint_eq(mpca_classes[c].nslots, run / mpca_classes[c].size);
     ck_assert_uint_ge(mpca_classes[c].foreign_max, 16);
   }
   ck_assert_uint_eq(mpca_classes[0].size, 16);
