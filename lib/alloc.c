@@ -183,12 +183,8 @@ void mpca_free_other(void *p, uintptr_t e, mpca_heap *h)
   }
   if ((e & MPCA_REG_SMALL) && !mpca_heap_is_placeholder(h)) {
     const mpca_small_seg *ss = mpca_small_seg_of(p);
-    if (mpca_registry_owner(e) != h) {
-      if ((int)ss->hdr.node == h->node && mpca_heap_free_foreign_fast(h, ss, p))
-        return;
-    } else if (mpca_span_free_fast(h, e, p)) { /* the owner's free of a mid size */
+    if (mpca_registry_owner(e) != h && (int)ss->hdr.node == h->node && mpca_heap_free_foreign_fast(h, ss, p))
       return;
-    }
   }
   mpca_free_slow(p, e, h, "free");
 }

@@ -82,18 +82,8 @@ static MPCA_COLD MPCA_NOINLINE void *failed(next_op *op, const char *what, size_
 /* A block from the heap's free list, or NULL: the fast path of new. */
 MPCA_INLINE void *cxx_try(size_t size)
 {
-  if (mpca_likely(size <= MPCA_SMALL_MAX)) {
-    mpca_heap *h = mpca_tls_heap;
-    unsigned cls = mpca_small_class(size);
-    void **p = h->free[cls];
-    if (mpca_likely(p != NULL)) {
-      if (MPCA_HARDENED_ON)
-        mpca_small_hard_taken(p, mpca_registry_mine(mpca_registry_entry(p), h));
-      h->free[cls] = mpca_link_next(p);
-      p[1] = NULL;
-      return p;
-    }
-  }
+  if (mpca_likely(size <= MPCA_SMALL_MAX))
+    return mpca_small_pop(mpca_tls_heap, mpca_small_class(size));
   return NULL;
 }
 

@@ -168,39 +168,50 @@ static void batch_add(mpca_heap *h, owner_batch *ob, mpca_heap *owner, void **p)
 }
 
 /* Give every small block of the list `p` back: the heap's own to their
- * runs, other heaps' to their owners' queues (they stay marked free). A
- * free list of the owner's blocks holds blocks of its current run only
- * (mpca_types.h): that list goes back in one step, after a walk that
- * counts it and checks it is so (a thread exit gives back a few hundred
- * never-used blocks this way). */
+ * runs, other heaps' to their owners' queues (they stay marked free).
+ * Neighbours in the list from one run go back in one step (a thread exit
+ * gives back a few hundred never-used blocks of its current runs this
+ * way). */
 static void give_back(mpca_heap *h, void **p)
 {
-  if (p != NULL && mpca_small_seg_of(p)->hdr.owner == h) {
-    mpca_small_seg *ss = mpca_small_seg_of(p);
-    mpca_run *r = mpca_small_desc(ss, p);
-    void **last = p;
-    unsigned n = 1;
-    while (mpca_link_next(last) != NULL) {
-      last = mpca_link_next(last);
-      n++;
-    }
-    if (mpca_small_seg_of(last) == ss && mpca_small_desc(ss, last) == r && r->state != MPCA_RUN_FULL) {
-      mpca_small_put_chain(h, r, p, last, n);
-      return;
-    }
-  }
   owner_batch ob;
   ob.n = 0;
   while (p) {
     void **next = mpca_link_next(p);
     mpca_small_seg *ss = mpca_small_seg_of(p);
-    if (ss->hdr.owner != h)
+    if (ss->hdr.owner != h) {
       batch_add(h, &ob, ss->hdr.owner, p);
-    else
-      mpca_small_put_local(h, mpca_small_desc(ss, p), p);
+      p = next;
+      continue;
+    }
+    mpca_run *r = mpca_small_desc(ss, p);
+    if (r->state == MPCA_RUN_FULL) { /* its first block back makes it partial */
+      mpca_small_put_local(h, r, p);
+      p = next;
+      continue;
+    }
+    void **last = p;
+    unsigned n = 1;
+    for (; next != NULL && mpca_small_seg_of(next) == ss && mpca_small_desc(ss, next) == r; n++) {
+      last = next;
+      next = mpca_link_next(next);
+    }
+    mpca_small_put_chain(h, r, p, last, n);
     p = next;
   }
   batch_send(h, &ob);
+}
+
+void mpca_heap_free_overflow(mpca_heap *h, unsigned cls)
+{
+  unsigned keep = mpca_classes[cls].free_max / 2;
+  void **last = h->free[cls];
+  for (unsigned i = 1; i < keep; i++)
+    last = mpca_link_next(last);
+  void **tail = mpca_link_next(last);
+  mpca_link_set(last, NULL);
+  h->nfree[cls] = (uint16_t)keep;
+  give_back(h, tail);
 }
 
 void mpca_heap_foreign_flush(mpca_heap *h, unsigned cls)
@@ -211,6 +222,20 @@ void mpca_heap_foreign_flush(mpca_heap *h, unsigned cls)
   give_back(h, list);
 }
 
+void mpca_heap_settle_bad(void *q) { mpca_bad_pointer("free", q, "double free (block is already free)"); }
+
+void mpca_heap_settle_all(mpca_heap *h)
+{
+  for (unsigned i = 0; i < MPCA_HEAP_PEND; i++) { /* oldest first: the list keeps the order of the frees */
+    unsigned k = (h->pend_next + i) & (MPCA_HEAP_PEND - 1);
+    void **q = h->pend[k];
+    if (q != NULL) {
+      h->pend[k] = NULL;
+      mpca_heap_settle(h, q, h->pend_cls[k]);
+    }
+  }
+}
+
 void mpca_heap_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
 {
   if (!mpca_heap_free_foreign_fast(h, (mpca_small_seg *)seg, p))
@@ -219,16 +244,18 @@ void mpca_heap_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn
 
 void mpca_heap_flush(mpca_heap *h)
 {
-  for (uint64_t m = h->classes_used; m; m &= m - 1) {
-    unsigned c = (unsigned)__builtin_ctzll(m);
+  mpca_heap_settle_all(h);
+  /* every class: the owner's frees fill free[c] whatever was used since */
+  for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
+    if (h->free[c] == NULL && h->foreign[c] == NULL && h->cur[c] == &mpca_run_none)
+      continue;
     void **list = h->free[c];
     h->free[c] = NULL;
-    h->tc_count[c] = 0;
+    h->nfree[c] = 0;
     give_back(h, list);
     mpca_heap_foreign_flush(h, c);
     mpca_small_retire(h, c);
   }
-  h->classes_used = 0;
 }
 
 size_t mpca_heap_trim(mpca_heap *h)

@@ -8,6 +8,7 @@
 #ifndef MPCA_ALLOC_H
 #define MPCA_ALLOC_H
 
+#include "mpca_heap.h"
 #include "mpca_init.h"
 #include "mpca_registry.h"
 #include "mpca_small.h"
@@ -21,49 +22,50 @@
  * ENOMEM. */
 MPCA_INTERNAL MPCA_NOINLINE void *mpca_small_alloc_slow(mpca_heap *h, size_t size);
 
-/* Small block for `size` <= MPCA_SMALL_MAX: a pop from the heap's free list
- * of the class. `h` is never NULL (see mpca_heap_none). */
-MPCA_INLINE void *mpca_small_alloc(mpca_heap *h, size_t size)
+/* A pop from the free list of class `cls` of `h`: a block, or NULL when
+ * the list is empty. */
+MPCA_INLINE void *mpca_small_pop(mpca_heap *h, unsigned cls)
 {
-  unsigned cls = mpca_small_class(size);
   void **p = h->free[cls];
   if (mpca_likely(p != NULL)) {
     if (MPCA_HARDENED_ON)
       mpca_small_hard_taken(p, mpca_registry_mine(mpca_registry_entry(p), h));
     h->free[cls] = mpca_link_next(p);
+    h->nfree[cls]--;
     p[1] = NULL; /* no longer marked free */
-    return p;
   }
+  return p;
+}
+
+/* Small block for `size` <= MPCA_SMALL_MAX: a pop from the heap's free list
+ * of the class. `h` is never NULL (see mpca_heap_none). */
+MPCA_INLINE void *mpca_small_alloc(mpca_heap *h, size_t size)
+{
+  void *p = mpca_small_pop(h, mpca_small_class(size));
+  if (mpca_likely(p != NULL))
+    return p;
   return mpca_small_alloc_slow(h, size);
 }
 
 /* A free by the owner of a small block: the registry entry `e` of p names
- * the calling thread's heap, p starts a slot of its run and is not marked
- * free; then it goes on the run's local_free list. False when the block
- * needs the full path (another heap's block, not small, a bad pointer, a
- * double free). */
+ * the calling thread's heap (a macro block of runs or of spans), p starts a
+ * slot of a run of its class (from read-only data: the run's class, the
+ * class table) and is not marked free; then it goes on the heap's free list
+ * of the class, where the next malloc of the class finds it. Neither the
+ * run's descriptor nor anything another thread writes is touched. False
+ * when the block needs the full path (another heap's block, not small, a
+ * bad pointer, a double free). */
 MPCA_INLINE bool mpca_small_free_fast(mpca_heap *h, uintptr_t e, void *p)
 {
-  if (mpca_likely(e == (uintptr_t)h + MPCA_REG_SMALL)) {
-    mpca_run *r = mpca_small_run_of(mpca_small_seg_of(p), p);
-    if (mpca_likely(mpca_run_is_slot(r, mpca_small_run_off(p)) && !mpca_small_marked_free(p) &&
-                    mpca_small_hard_release(p))) {
-      mpca_small_put_local(h, r, p);
-      return true;
-    }
-  }
-  return false;
-}
-
-/* The same for a block of a span (the mid sizes, whose registry entry is
- * tagged MPCA_REG_SPAN): off the inline fast path, in mpca_free_other. */
-MPCA_INLINE bool mpca_span_free_fast(mpca_heap *h, uintptr_t e, void *p)
-{
-  if (mpca_likely(e == (uintptr_t)h + MPCA_REG_SPAN)) {
-    mpca_run *r = mpca_small_span_of(mpca_small_seg_of(p), p);
-    if (mpca_likely(mpca_run_is_slot(r, (uintptr_t)p & (MPCA_SPAN_SIZE - 1)) && !mpca_small_marked_free(p) &&
-                    mpca_small_hard_release(p))) {
-      mpca_small_put_local(h, r, p);
+  if (mpca_likely(mpca_registry_mine(e, h))) {
+    int cls = mpca_small_block_class(mpca_small_seg_of(p), p);
+    if (mpca_likely(cls >= 0 && !mpca_small_marked_free(p) && mpca_small_hard_release(p))) {
+      void **b = p;
+      mpca_link_set(b, h->free[cls]);
+      b[1] = (void *)mpca_free_mark;
+      h->free[cls] = b;
+      if (mpca_unlikely(++h->nfree[cls] > mpca_classes[cls].free_max))
+        mpca_heap_free_overflow(h, (unsigned)cls);
       return true;
     }
   }

@@ -28,22 +28,52 @@ MPCA_INTERNAL void mpca_heap_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, 
 /* h's foreign list of `cls` is over its bound: send it home. */
 MPCA_INTERNAL MPCA_NOINLINE void mpca_heap_foreign_flush(mpca_heap *h, unsigned cls);
 
-/* The checks and the push of mpca_heap_free_foreign, inline: false (and
- * nothing done) when `p` is no slot start or is marked free already. */
+/* A pending foreign block `q` of class `cls` joins the foreign list (or is
+ * reported: freed twice). */
+MPCA_INTERNAL MPCA_COLD void mpca_heap_settle_bad(void *q);
+MPCA_INLINE void mpca_heap_settle(mpca_heap *h, void **q, unsigned cls)
+{
+  if (mpca_unlikely(mpca_small_marked_free(q))) {
+    mpca_heap_settle_bad(q);
+    return;
+  }
+  mpca_link_set(q, h->foreign[cls]);
+  q[1] = (void *)mpca_free_mark;
+  h->foreign[cls] = q;
+  if (mpca_unlikely(++h->nforeign[cls] > mpca_classes[cls].foreign_max))
+    mpca_heap_foreign_flush(h, cls);
+}
+
+/* The free of a block of another heap, inline: false (and nothing done)
+ * when `p` is no slot start. The block is not read here: it was most
+ * likely last written by another core, and a load of it would hold the
+ * thread until the line arrives. It is fetched for writing and waits in
+ * the ring; the block that leaves the ring, freed MPCA_HEAP_PEND foreign
+ * frees earlier, is checked (a double free is caught there) and joins the
+ * foreign list, its line in the cache by then. */
 MPCA_INLINE bool mpca_heap_free_foreign_fast(mpca_heap *h, const mpca_small_seg *ss, void *p)
 {
   int cls = mpca_small_block_class(ss, p);
-  if (mpca_unlikely(cls < 0 || mpca_small_marked_free(p)))
+  if (mpca_unlikely(cls < 0))
     return false;
-  void **b = p;
-  mpca_link_set(b, h->foreign[cls]);
-  b[1] = (void *)mpca_free_mark;
-  h->foreign[cls] = b;
-  h->classes_used |= (uint64_t)1 << cls;
-  if (mpca_unlikely(++h->nforeign[cls] > mpca_classes[cls].foreign_max))
-    mpca_heap_foreign_flush(h, (unsigned)cls);
+  __builtin_prefetch(p, 1, 3);
+  unsigned k = h->pend_next;
+  void **q = h->pend[k];
+  unsigned qcls = h->pend_cls[k];
+  h->pend[k] = p;
+  h->pend_cls[k] = (uint8_t)cls;
+  h->pend_next = (k + 1) & (MPCA_HEAP_PEND - 1);
+  if (q != NULL)
+    mpca_heap_settle(h, q, qcls);
   return true;
 }
+
+/* Settle every block of the ring of `h` (see above). */
+MPCA_INTERNAL void mpca_heap_settle_all(mpca_heap *h);
+
+/* The free list of `cls` of `h` holds more than the class's free_max: its
+ * oldest blocks go back to their runs (other heaps' to their owners). */
+MPCA_INTERNAL MPCA_NOINLINE void mpca_heap_free_overflow(mpca_heap *h, unsigned cls);
 
 /* Empty the free and foreign lists of small blocks (the heap's own go back
  * to their runs, the others home) and retire the current runs: thread

@@ -22,8 +22,7 @@ typedef struct mpca_size_class {
   uint16_t nslots;
   uint16_t carve;       /* slots linked per refill from the part never carved */
   uint16_t foreign_max; /* blocks of other heaps a thread keeps before sending them home */
-  uint8_t flavor;       /* enum mpca_flavor of the macro blocks its runs are in */
-  uint8_t pad;
+  uint16_t free_max;    /* blocks a heap's free list keeps before the oldest go back to their runs */
 } mpca_size_class;
 
 static_assert(sizeof(mpca_size_class) == 32, "class entries are indexed by shifting");
@@ -37,6 +36,12 @@ extern mpca_run mpca_run_none MPCA_INTERNAL;
 MPCA_INTERNAL void mpca_small_init(void);
 /* Size of class `cls` computed from its definition (used to build the tables). */
 MPCA_INTERNAL size_t mpca_small_class_size(unsigned cls);
+
+/* The flavour of the macro blocks that hold the runs of class `cls`. */
+MPCA_INLINE unsigned mpca_small_class_flavor(unsigned cls)
+{
+  return mpca_classes[cls].run_mask + 1 == MPCA_SPAN_SIZE ? MPCA_FLAVOR_SPANS : MPCA_FLAVOR_RUNS;
+}
 
 MPCA_INLINE unsigned mpca_small_class(size_t size)
 {

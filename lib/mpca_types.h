@@ -29,15 +29,14 @@
  *    second word holds mpca_free_mark) and is in exactly one list: its run's
  *    local_free, a heap's free[] list (its owner's, or another heap's after a
  *    foreign refill), a heap's foreign[] list, a remote-free queue, or in the
- *    part of the run never carved. run->used counts the slots out of the run
- *    (allocated, or in free[], foreign[] or a queue): a run reaches used 0
+ *    part of the run never carved; or, freed by a thread that does not own
+ *    it and not marked yet, in that thread's heap's pend[] ring, where
+ *    nothing links it. run->used counts the slots out of the run
+ *    (allocated, pending, or in free[], foreign[] or a queue): a run reaches used 0
  *    only when all its carved slots are in its local_free list. A FULL run
  *    (not current, every slot out) keeps used at 1. A run not in use has
  *    below == 0, so no slot check passes on it, and its run_cls entry is
  *    MPCA_RUN_NO_CLASS.
- *  - The blocks of h->free[c] of the owner's runs all belong to h->cur[c]:
- *    free[c] is refilled only when empty, and the current run changes only
- *    then.
  *  - A medium chunk's head word holds its size and the INUSE/PREV_INUSE bits;
  *    a free chunk stores its size again in the next chunk's prev_size.
  *  - A cached seg (kind CACHED) is still mapped; cached bytes are counted in
@@ -192,24 +191,31 @@ typedef struct mpca_heap_counters {
 } mpca_heap_counters;
 
 /* --- thread heap -------------------------------------------------------- */
+/* Foreign frees waiting in a heap's ring (a power of two). */
+#define MPCA_HEAP_PEND 8
 enum mpca_heap_state { MPCA_HEAP_ACTIVE = 1, MPCA_HEAP_ABANDONED, MPCA_HEAP_CLAIMED, MPCA_HEAP_ORPHAN };
 
 struct mpca_heap {
   /* owner-only up to rfq */
   /* Per class: free blocks ready for malloc (a pop), linked through their
-   * first word, mpca_free_mark in their second. They come from the current
-   * run (its local frees, or freshly carved slots) or from foreign[]; each
-   * still counts as used in its run. First in the heap: the malloc fast
-   * path adds no offset. */
+   * first word, mpca_free_mark in their second, last freed first: the
+   * owner's frees of its blocks (of any of its runs), and what a refill
+   * brought when the list ran dry (the current run's local frees, freshly
+   * carved slots, or foreign[]). Each still counts as used in its run.
+   * First in the heap: the malloc fast path adds no offset. nfree[c] counts
+   * them; past the class's free_max the oldest go back to their runs. */
   MPCA_ALIGNED(MPCA_CACHE_LINE) void *free[MPCA_SMALL_NCLASSES];
+  uint16_t nfree[MPCA_SMALL_NCLASSES];
   /* Per class: blocks of other heaps (same NUMA node) freed by this thread,
    * reused by its next mallocs or sent back to their owners in batches. */
   void *foreign[MPCA_SMALL_NCLASSES];
   uint16_t nforeign[MPCA_SMALL_NCLASSES];
-  uint16_t tc_count[MPCA_SMALL_NCLASSES]; /* blocks put in free[] at its last refill (stats) */
-  /* Bit c: class c may have blocks in free[c] or foreign[c], or a current
-   * run (set on slow paths; cleared by mpca_heap_flush): what a flush looks at. */
-  uint64_t classes_used;
+  /* Blocks of other heaps freed by this thread, settled into foreign[]
+   * MPCA_HEAP_PEND frees later (mpca_heap_free_foreign_fast): a ring, with
+   * each block's class. */
+  void *pend[MPCA_HEAP_PEND];
+  uint8_t pend_cls[MPCA_HEAP_PEND];
+  unsigned pend_next;
   mpca_run *cur[MPCA_SMALL_NCLASSES];
   mpca_list partial[MPCA_SMALL_NCLASSES];
   mpca_list small_avail[MPCA_FLAVORS]; /* small segs with a free run, per flavour */

@@ -102,6 +102,12 @@ static size_t release_empty(mpca_heap *h, unsigned f, unsigned keep);
 #define FOREIGN_BYTES ((size_t)64 << 10)
 #define FOREIGN_MIN 16
 #define FOREIGN_MAX 1024
+/* Bytes of a class a heap's free list keeps before its oldest blocks go
+ * back to their runs (and bounds on the block count: a run's worth of the
+ * smallest class, a few of the biggest). */
+#define FREE_BYTES ((size_t)64 << 10)
+#define FREE_MIN 4
+#define FREE_MAX 4096
 
 mpca_size_class mpca_classes[MPCA_SMALL_NCLASSES + 1];
 uint8_t mpca_class_lut[MPCA_SMALL_MAX / MPCA_ALIGNMENT + 1];
@@ -136,7 +142,6 @@ void mpca_small_init(void)
     bool span = s > MPCA_SPAN_MIN;
     size_t run = span ? MPCA_SPAN_SIZE : MPCA_RUN_SIZE;
     e->size = (uint32_t)s;
-    e->flavor = span ? MPCA_FLAVOR_SPANS : MPCA_FLAVOR_RUNS;
     e->run_mask = (uint32_t)(run - 1);
     e->magic = UINT64_MAX / s + 1;
     e->nslots = (uint16_t)(run / s);
@@ -144,6 +149,7 @@ void mpca_small_init(void)
     e->below = excess == 0 ? e->magic : e->nslots * excess;
     e->carve = (uint16_t)clamp((span ? SPAN_CARVE_BYTES : CARVE_BYTES) / s, CARVE_MIN, e->nslots);
     e->foreign_max = (uint16_t)clamp(FOREIGN_BYTES / s, FOREIGN_MIN, FOREIGN_MAX);
+    e->free_max = (uint16_t)clamp(FREE_BYTES / s, FREE_MIN, FREE_MAX);
     for (; sz <= s && sz <= MPCA_SMALL_MAX; sz += MPCA_ALIGNMENT)
       mpca_class_lut[sz / MPCA_ALIGNMENT] = (uint8_t)c;
   }
@@ -273,7 +279,7 @@ static void set_run_cls(mpca_small_seg *ss, unsigned i, unsigned cls)
 
 static mpca_run *run_new(mpca_heap *h, unsigned cls)
 {
-  unsigned f = mpca_classes[cls].flavor;
+  unsigned f = mpca_small_class_flavor(cls);
   mpca_small_seg *ss;
   if (!mpca_list_empty(&h->small_avail[f]))
     ss = (mpca_small_seg *)mpca_container_of(h->small_avail[f].next, mpca_seg, link);
@@ -415,7 +421,7 @@ static void **refill(mpca_heap *h, unsigned cls)
   /* (the hardened build keeps the allocation bitmap of a run with its
    * owner: another heap's blocks only go home) */
   if (!MPCA_HARDENED_ON && list != NULL && h->nforeign[cls] >= mpca_classes[cls].foreign_max / 4) {
-    h->tc_count[cls] = h->nforeign[cls];
+    h->nfree[cls] = h->nforeign[cls];
     h->foreign[cls] = NULL;
     h->nforeign[cls] = 0;
     return list;
@@ -425,7 +431,7 @@ static void **refill(mpca_heap *h, unsigned cls)
     if (r->local_free != NULL) {
       list = r->local_free;
       r->local_free = NULL;
-      h->tc_count[cls] = (uint16_t)(r->carved - r->used);
+      h->nfree[cls] = (uint16_t)(r->carved - r->used);
       r->used = r->carved; /* every slot not in local_free was counted */
       sync_run(h, r);
       return list;
@@ -433,7 +439,7 @@ static void **refill(mpca_heap *h, unsigned cls)
     if (r->carved < r->nslots) {
       unsigned n;
       list = mpca_run_carve(r, &n);
-      h->tc_count[cls] = (uint16_t)n;
+      h->nfree[cls] = (uint16_t)n;
       sync_run(h, r);
       return list;
     }
@@ -447,10 +453,10 @@ void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
   void **p = h->free[cls];
   if (p == NULL && (p = refill(h, cls)) == NULL)
     return NULL;
-  h->classes_used |= (uint64_t)1 << cls;
   if (MPCA_HARDENED_ON)
     mpca_small_hard_taken(p, mpca_small_seg_of(p)->hdr.owner == h);
   h->free[cls] = mpca_link_next(p);
+  h->nfree[cls]--;
   p[1] = NULL;
   return p;
 }
@@ -574,7 +580,7 @@ void mpca_small_sync_stats(mpca_heap *h)
         sync_run(h, &ss->runs[__builtin_ctzll(m)]);
     }
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++)
-    h->tc_count[c] = (uint16_t)list_length(h->free[c]);
+    h->nfree[c] = (uint16_t)list_length(h->free[c]);
 }
 
 size_t mpca_small_purge(mpca_heap *h, bool only_aged)

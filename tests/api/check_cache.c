@@ -283,9 +283,10 @@ static int purge_child(void)
   size_t before = rss();
   usleep(600 * 1000);
   /* the program goes on: medium blocks take the slow path, whose tick
-   * reads the clock every 128 calls */
+   * reads the clock every 128 calls (a small block freed and allocated
+   * again never leaves the fast paths) */
   for (int i = 0; i < 1000; i++) {
-    void *p = malloc(8192 + (size_t)i * 16);
+    void *p = malloc(40000 + (size_t)i * 16);
     if (p == NULL)
       return 2;
     free(p);

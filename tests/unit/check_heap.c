@@ -96,6 +96,73 @@ START_TEST(test_run_life_cycle)
 }
 END_TEST
 
+START_TEST(test_owner_free_is_lifo)
+{
+  /* the owner's free puts the block on the heap's free list of its class,
+   * where the next malloc of the class finds it: last freed, first reused;
+   * the run's descriptor is not touched */
+  mpca_heap *h = mpca_heap_acquire();
+  unsigned cls = mpca_small_class(200);
+  void *p[3];
+  for (int i = 0; i < 3; i++)
+    p[i] = salloc(h, 200);
+  mpca_run *r = mpca_small_desc(mpca_small_seg_of(p[0]), p[0]);
+  int used = r->used;
+  void *local = r->local_free;
+  unsigned n = h->nfree[cls];
+  for (int i = 0; i < 3; i++)
+    ck_assert(mpca_small_free_fast(h, mpca_registry_entry(p[i]), p[i]));
+  ck_assert_int_eq(r->used, used);
+  ck_assert_ptr_eq(r->local_free, local);
+  ck_assert_uint_eq(h->nfree[cls], n + 3);
+  ck_assert(mpca_small_marked_free(p[1]));
+  /* a second free of a block on the list is declined (the full path reports it) */
+  ck_assert(!mpca_small_free_fast(h, mpca_registry_entry(p[1]), p[1]));
+  ck_assert(!mpca_small_free_fast(h, mpca_registry_entry(p[1]), (char *)p[1] + 16));
+  for (int i = 2; i >= 0; i--) {
+    ck_assert_ptr_eq(mpca_small_pop(h, cls), p[i]);
+    ck_assert(!mpca_small_marked_free(p[i]));
+  }
+  ck_assert_uint_eq(h->nfree[cls], n);
+  for (int i = 0; i < 3; i++)
+    lfree(h, p[i]);
+  mpca_heap_abandon(h);
+}
+END_TEST
+
+START_TEST(test_free_list_overflow_goes_back_to_runs)
+{
+  /* past free_max blocks, the oldest half of the free list goes back to
+   * the runs: a run whose blocks all came back is given back */
+  mpca_heap *h = mpca_heap_acquire();
+  unsigned cls = mpca_small_class(1024);
+  unsigned max = mpca_classes[cls].free_max, n = 3 * mpca_classes[cls].nslots;
+  ck_assert_uint_lt(max, n);
+  void **p = calloc(n, sizeof *p);
+  for (unsigned i = 0; i < n; i++)
+    p[i] = salloc(h, 1024);
+  mpca_run *r0 = mpca_small_desc(mpca_small_seg_of(p[0]), p[0]);
+  ck_assert_int_eq(r0->state, MPCA_RUN_FULL);
+  uint64_t released = h->cnt.small_runs_released;
+  h->free[cls] = NULL; /* what the refills left there stays out of the count below */
+  h->nfree[cls] = 0;
+  for (unsigned i = 0; i < n; i++) {
+    ck_assert(mpca_small_free_fast(h, mpca_registry_entry(p[i]), p[i]));
+    ck_assert_uint_le(h->nfree[cls], max);
+  }
+  /* the newest are still on the list, newest first */
+  ck_assert_ptr_eq(h->free[cls], p[n - 1]);
+  ck_assert_uint_ge(h->nfree[cls], max / 2);
+  /* the first run's blocks went back long ago: it was given back */
+  ck_assert_uint_gt(h->cnt.small_runs_released, released);
+  ck_assert_int_eq(r0->state, MPCA_RUN_FREE);
+  free(p);
+  mpca_heap_trim(h);
+  ck_assert_uint_eq(h->small_used, 0);
+  mpca_heap_abandon(h);
+}
+END_TEST
+
 START_TEST(test_span_life_cycle)
 {
   /* a mid size: its blocks come from spans of MPCA_SPAN_SIZE in macro
@@ -103,7 +170,7 @@ START_TEST(test_span_life_cycle)
   mpca_heap *h = mpca_heap_acquire();
   size_t size = 8192;
   unsigned cls = mpca_small_class(size);
-  ck_assert_uint_eq(mpca_classes[cls].flavor, MPCA_FLAVOR_SPANS);
+  ck_assert_uint_eq(mpca_small_class_flavor(cls), MPCA_FLAVOR_SPANS);
   unsigned n = mpca_classes[cls].nslots;
   ck_assert_uint_eq(n, MPCA_SPAN_SIZE / size);
   void **p = calloc(2 * n, sizeof *p);
@@ -126,20 +193,17 @@ START_TEST(test_span_life_cycle)
     ck_assert_int_eq(mpca_small_block_class(ss, (char *)p[i] + 16), -1);
   }
   ck_assert_int_eq(r0->state, MPCA_RUN_FULL);
-  /* the owner's free of a span block: off the runs' fast path, on its own */
-  mpca_heap *saved = mpca_tls_heap;
-  ck_assert(!mpca_small_free_fast(h, mpca_registry_entry(p[3]), p[3]));
-  ck_assert(mpca_span_free_fast(h, mpca_registry_entry(p[3]), p[3]));
-  ck_assert_int_eq(r0->state, MPCA_RUN_PARTIAL);
-  ck_assert_ptr_eq(r0->local_free, p[3]);
+  /* the owner's free of a span block takes the same fast path: onto the
+   * heap's free list of the class */
+  ck_assert(mpca_small_free_fast(h, mpca_registry_entry(p[3]), p[3]));
+  ck_assert_ptr_eq(h->free[cls], p[3]);
   /* a second free of it, and an interior pointer, are declined */
-  ck_assert(!mpca_span_free_fast(h, mpca_registry_entry(p[3]), p[3]));
-  ck_assert(!mpca_span_free_fast(h, mpca_registry_entry(p[4]), (char *)p[4] + 4096));
-  mpca_tls_heap = saved;
+  ck_assert(!mpca_small_free_fast(h, mpca_registry_entry(p[3]), p[3]));
+  ck_assert(!mpca_small_free_fast(h, mpca_registry_entry(p[4]), (char *)p[4] + 4096));
+  ck_assert_ptr_eq(mpca_small_pop(h, cls), p[3]);
   uint64_t released = h->cnt.small_runs_released;
   for (unsigned i = 0; i < 2 * n; i++)
-    if (i != 3)
-      lfree(h, p[i]);
+    lfree(h, p[i]);
   ck_assert_int_eq(r0->state, MPCA_RUN_FREE);
   ck_assert_uint_eq(h->cnt.small_runs_released, released + 1);
   mpca_heap_trim(h);
@@ -390,6 +454,11 @@ START_TEST(test_foreign_free_cached_then_returned)
   mpca_run *r = mpca_small_run_of(mpca_small_seg_of(p), p);
   int used = r->used;
   ffree(b, p);
+  /* it waits in b's ring first, not read, not marked, not linked */
+  ck_assert_ptr_null(b->foreign[cls]);
+  ck_assert(!mpca_small_marked_free(p));
+  ck_assert_int_eq(r->used, used);
+  mpca_heap_settle_all(b);
   ck_assert_ptr_eq(b->foreign[cls], p);
   ck_assert_uint_eq(b->nforeign[cls], 1);
   ck_assert(mpca_small_marked_free(p));
@@ -433,11 +502,13 @@ START_TEST(test_foreign_reused_from_a_quarter)
   }
   for (unsigned i = 0; i < n - 1; i++)
     ffree(c, others[i]);
+  mpca_heap_settle_all(c);
   void *q = salloc(c, 80); /* n - 1 blocks: not yet */
   ck_assert_ptr_eq(mpca_small_seg_of(q)->hdr.owner, c);
   ck_assert_uint_eq(c->nforeign[cls], n - 1);
   for (unsigned i = 0; i < n; i++)
     ffree(b, blocks[i]);
+  mpca_heap_settle_all(b);
   ck_assert_uint_eq(b->nforeign[cls], n);
   q = salloc(b, 80);
   if (MPCA_HARDENED_ON) {
@@ -505,16 +576,60 @@ START_TEST(test_double_free_across_caches_aborts)
   void *p = salloc(a, 32);
   salloc(a, 32);
   ffree(b, p);
+  mpca_heap_settle_all(b);
   lfree(a, p);
+}
+END_TEST
+
+START_TEST(test_double_free_while_pending_aborts)
+{
+  /* freed by another heap (still in its ring), then by the owner: caught
+   * when the other heap settles it */
+  mpca_heap *a = mpca_heap_acquire(), *b = mpca_heap_acquire();
+  void *p = salloc(a, 32);
+  salloc(a, 32);
+  ffree(b, p);
+  lfree(a, p);
+  mpca_heap_settle_all(b);
 }
 END_TEST
 
 START_TEST(test_foreign_double_free_aborts)
 {
+  /* twice by the same heap, one ring apart: the second settle catches it */
   mpca_heap *a = mpca_heap_acquire(), *b = mpca_heap_acquire();
   void *p = salloc(a, 32);
   ffree(b, p);
   ffree(b, p);
+  for (unsigned i = 0; i < MPCA_HEAP_PEND; i++)
+    ffree(b, salloc(a, 32));
+}
+END_TEST
+
+START_TEST(test_foreign_ring_settles_in_order)
+{
+  /* a block in the ring is settled MPCA_HEAP_PEND foreign frees later, or
+   * when the heap flushes (thread exit, trim) */
+  mpca_heap *a = mpca_heap_acquire(), *b = mpca_heap_acquire();
+  unsigned cls = mpca_small_class(48);
+  void *p[MPCA_HEAP_PEND + 1];
+  for (unsigned i = 0; i <= MPCA_HEAP_PEND; i++)
+    p[i] = salloc(a, 48);
+  for (unsigned i = 0; i < MPCA_HEAP_PEND; i++)
+    ffree(b, p[i]);
+  ck_assert_uint_eq(b->nforeign[cls], 0);
+  ffree(b, p[MPCA_HEAP_PEND]);
+  ck_assert_uint_eq(b->nforeign[cls], 1);
+  ck_assert_ptr_eq(b->foreign[cls], p[0]);
+  ck_assert(mpca_small_marked_free(p[0]));
+  ck_assert(!mpca_small_marked_free(p[1]));
+  mpca_heap_trim(b);
+  for (unsigned i = 0; i <= MPCA_HEAP_PEND; i++)
+    ck_assert(mpca_small_marked_free(p[i]));
+  ck_assert_uint_eq(queued(a), MPCA_HEAP_PEND + 1);
+  mpca_heap_drain(a);
+  mpca_heap_trim(a);
+  ck_assert_uint_eq(a->small_used, 0);
 }
 END_TEST
 
@@ -606,6 +721,9 @@ int main(void)
   tcase_add_checked_fixture(tc, setup, NULL);
   tcase_add_test(tc, test_run_life_cycle);
   tcase_add_test(tc, test_span_life_cycle);
+  tcase_add_test(tc, test_owner_free_is_lifo);
+  tcase_add_test(tc, test_free_list_overflow_goes_back_to_runs);
+  tcase_add_test(tc, test_foreign_ring_settles_in_order);
   tcase_add_test(tc, test_partial_run_reused_before_new);
   tcase_add_test(tc, test_many_classes_many_blocks);
   tcase_add_test(tc, test_remote_free_drained_by_owner);
@@ -617,6 +735,7 @@ int main(void)
   tcase_add_test(tc, test_other_node_goes_to_owner_queue);
   tcase_add_test(tc, test_purge_delay_ages_free_pages);
   tcase_add_test_raise_signal(tc, test_double_free_across_caches_aborts, SIGABRT);
+  tcase_add_test_raise_signal(tc, test_double_free_while_pending_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_foreign_double_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_foreign_interior_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_small_double_free_aborts, SIGABRT);

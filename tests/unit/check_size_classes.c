@@ -19,7 +19,7 @@ START_TEST(test_classes_sorted_aligned)
     /* the mid sizes are cut from spans, the others from runs */
     size_t run = mpca_classes[c].size > MPCA_SPAN_MIN ? MPCA_SPAN_SIZE : MPCA_RUN_SIZE;
     ck_assert_uint_eq(mpca_classes[c].run_mask, run - 1);
-    ck_assert_uint_eq(mpca_classes[c].flavor, run == MPCA_SPAN_SIZE ? MPCA_FLAVOR_SPANS : MPCA_FLAVOR_RUNS);
+    ck_assert_uint_eq(mpca_small_class_flavor(c), run == MPCA_SPAN_SIZE ? MPCA_FLAVOR_SPANS : MPCA_FLAVOR_RUNS);
     ck_assert_uint_eq(mpca_classes[c].nslots, run / mpca_classes[c].size);
     ck_assert_uint_ge(mpca_classes[c].foreign_max, 16);
   }
