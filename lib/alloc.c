@@ -128,8 +128,8 @@ void *mpca_alloc_aligned(size_t align, size_t size)
 static void free_small_other(void *p, mpca_seg *seg, mpca_heap *owner, mpca_heap *h, const char *fn)
 {
   if (h != NULL && (int)seg->node == h->node) {
-    mpca_heap_free_foreign(h, seg, p, fn);
-  } else if (mpca_small_free_remote_check(seg, p, fn)) {
+    mpca_heap_free_foreign(h, p, fn);
+  } else if (mpca_small_free_remote_check(p, fn)) {
     /* no heap to keep it, or another node's memory: straight home */
     mpca_heap_send_chain(h, owner, p, p, 1);
   }
@@ -172,6 +172,8 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
 
 void mpca_free_other(void *p, uintptr_t e, mpca_heap *h)
 {
+  if (p == NULL) /* the fast paths leave it here: its entry names no heap */
+    return;
   /* A thread that frees other threads' blocks before it ever allocates
    * (a consumer) gets a heap too: its frees then go home in batches. */
   if ((e & MPCA_REG_SMALL) && h == &mpca_heap_none) {
@@ -183,21 +185,13 @@ void mpca_free_other(void *p, uintptr_t e, mpca_heap *h)
   }
   if ((e & MPCA_REG_SMALL) && !mpca_heap_is_placeholder(h)) {
     const mpca_small_seg *ss = mpca_small_seg_of(p);
-    if (mpca_registry_owner(e) != h && (int)ss->hdr.node == h->node && mpca_heap_free_foreign_fast(h, ss, p))
+    if (mpca_registry_owner(e) != h && (int)ss->hdr.node == h->node && mpca_heap_free_foreign_fast(h, e, p))
       return;
   }
   mpca_free_slow(p, e, h, "free");
 }
 
-void mpca_free(void *p)
-{
-  if (p == NULL)
-    return;
-  uintptr_t e = mpca_registry_entry(p);
-  mpca_heap *h = mpca_tls_heap;
-  if (!mpca_small_free_fast(h, e, p))
-    mpca_free_other(p, e, h);
-}
+void mpca_free(void *p) { mpca_free_inline(p); }
 
 /* Usable size of a block we own, or 0 after reporting a bad pointer. */
 size_t mpca_usable_size(mpca_seg *seg, void *p, const char *fn)
@@ -205,7 +199,7 @@ size_t mpca_usable_size(mpca_seg *seg, void *p, const char *fn)
   if (seg != NULL) {
     switch (seg->kind) {
     case MPCA_KIND_SMALL: {
-      int cls = mpca_small_block_class((mpca_small_seg *)seg, p);
+      int cls = mpca_small_block_class(mpca_registry_entry(p), p);
       if (cls >= 0) {
         if (!mpca_small_marked_free(p))
           return mpca_classes[cls].size;

@@ -82,8 +82,10 @@ static MPCA_COLD MPCA_NOINLINE void *failed(next_op *op, const char *what, size_
 /* A block from the heap's free list, or NULL: the fast path of new. */
 MPCA_INLINE void *cxx_try(size_t size)
 {
-  if (mpca_likely(size <= MPCA_SMALL_MAX))
-    return mpca_small_pop(mpca_tls_heap, mpca_small_class(size));
+  if (mpca_likely(size <= MPCA_SMALL_MAX)) {
+    mpca_heap *h = mpca_tls_heap;
+    return mpca_small_pop(h, mpca_heap_class_at(h, mpca_small_class_off(size)));
+  }
   return NULL;
 }
 
@@ -177,17 +179,8 @@ MPCA_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, 
   return mpca_likely(p != NULL) ? p : failed_aligned_nothrow(&next_new_arr_al_nt, size, align, tag);
 }
 
-/* delete: free() with the fast path inline. */
-#define DELETE_BODY(p)                                                                                          \
-  do {                                                                                                           \
-    if (mpca_unlikely((p) == NULL))                                                                              \
-      return;                                                                                                    \
-    uintptr_t e = mpca_registry_entry(p);                                                                        \
-    mpca_heap *h = mpca_tls_heap;                                                                                \
-    if (mpca_likely(mpca_small_free_fast(h, e, (p))))                                                            \
-      return;                                                                                                    \
-    mpca_free_other((p), e, h);                                                                                  \
-  } while (0)
+/* delete: free(), its fast path inline. */
+#define DELETE_BODY(p) mpca_free_inline(p)
 
 MPCA_EXPORT void _ZdlPv(void *p) { DELETE_BODY(p); }
 MPCA_EXPORT void _ZdaPv(void *p) { DELETE_BODY(p); }

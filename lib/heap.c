@@ -37,11 +37,14 @@ static _Atomic(mpca_heap *) all_heaps;
 static void settle_abandoned(mpca_heap *h);
 static bool try_settle(mpca_heap *h);
 
-static void *meta_alloc(size_t size)
+/* Metadata memory, aligned to `align` (a power of two, at most a page). */
+static void *meta_alloc(size_t size, size_t align)
 {
   size = mpca_align_up(size, MPCA_CACHE_LINE);
   pthread_mutex_lock(&meta_lock);
-  if (meta_cur == NULL || (size_t)(meta_end - meta_cur) < size) {
+  if (meta_cur != NULL) /* chunks are mapped page-aligned */
+    meta_cur = (char *)mpca_align_up((uintptr_t)meta_cur, align);
+  if (meta_cur == NULL || meta_cur > meta_end || (size_t)(meta_end - meta_cur) < size) {
     size_t chunk = size > META_CHUNK ? size : META_CHUNK;
     char *m = mpca_os_meta_map(chunk);
     if (m == NULL) {
@@ -63,6 +66,9 @@ static void heap_init(mpca_heap *h, int node)
   mpca_remote_init(&h->rfq);
   atomic_init(&h->state, MPCA_HEAP_ACTIVE);
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
+    const mpca_size_class *k = &mpca_classes[c];
+    h->cls[c] = (mpca_heap_class){
+        .magic = k->magic, .below = k->below, .run_mask = k->run_mask, .room = (int16_t)k->free_max, .free_max = k->free_max};
     h->cur[c] = &mpca_run_none;
     mpca_list_init(&h->partial[c]);
   }
@@ -111,7 +117,7 @@ mpca_heap *mpca_heap_acquire(void)
     h->cnt.adoptions++;
     return h;
   }
-  h = meta_alloc(sizeof *h);
+  h = meta_alloc(sizeof *h, MPCA_HEAP_ALIGN);
   if (h == NULL) {
     errno = ENOMEM;
     return NULL;
@@ -205,12 +211,12 @@ static void give_back(mpca_heap *h, void **p)
 void mpca_heap_free_overflow(mpca_heap *h, unsigned cls)
 {
   unsigned keep = mpca_classes[cls].free_max / 2;
-  void **last = h->free[cls];
+  void **last = h->cls[cls].free;
   for (unsigned i = 1; i < keep; i++)
     last = mpca_link_next(last);
   void **tail = mpca_link_next(last);
   mpca_link_set(last, NULL);
-  h->nfree[cls] = (uint16_t)keep;
+  h->cls[cls].room = (int16_t)(h->cls[cls].free_max - keep);
   give_back(h, tail);
 }
 
@@ -236,10 +242,10 @@ void mpca_heap_settle_all(mpca_heap *h)
   }
 }
 
-void mpca_heap_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
+void mpca_heap_free_foreign(mpca_heap *h, void *p, const char *fn)
 {
-  if (!mpca_heap_free_foreign_fast(h, (mpca_small_seg *)seg, p))
-    mpca_small_free_remote_check(seg, p, fn); /* reports what is wrong */
+  if (!mpca_heap_free_foreign_fast(h, mpca_registry_entry(p), p))
+    mpca_small_free_remote_check(p, fn); /* reports what is wrong */
 }
 
 void mpca_heap_flush(mpca_heap *h)
@@ -247,11 +253,11 @@ void mpca_heap_flush(mpca_heap *h)
   mpca_heap_settle_all(h);
   /* every class: the owner's frees fill free[c] whatever was used since */
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
-    if (h->free[c] == NULL && h->foreign[c] == NULL && h->cur[c] == &mpca_run_none)
+    if (h->cls[c].free == NULL && h->foreign[c] == NULL && h->cur[c] == &mpca_run_none)
       continue;
-    void **list = h->free[c];
-    h->free[c] = NULL;
-    h->nfree[c] = 0;
+    void **list = h->cls[c].free;
+    h->cls[c].free = NULL;
+    h->cls[c].room = (int16_t)h->cls[c].free_max;
     give_back(h, list);
     mpca_heap_foreign_flush(h, c);
     mpca_small_retire(h, c);
@@ -317,10 +323,8 @@ void mpca_heap_drain(mpca_heap *h)
   while (n != NULL) {
     mpca_rnode *next = mpca_link_next(n);
     uintptr_t e = mpca_registry_entry(n);
-    if (e == (uintptr_t)h + MPCA_REG_SMALL) {
-      mpca_small_free_drained(h, mpca_small_run_of(mpca_small_seg_of(n), n), n);
-    } else if (e == (uintptr_t)h + MPCA_REG_SPAN) {
-      mpca_small_free_drained(h, mpca_small_span_of(mpca_small_seg_of(n), n), n);
+    if ((e & MPCA_REG_SMALL) && mpca_registry_mine(e, h)) {
+      mpca_small_free_drained(h, mpca_small_desc(mpca_small_seg_of(n), n), n);
     } else {
       mpca_seg *seg = mpca_registry_seg(e, n);
       if (mpca_unlikely(seg == NULL || seg->kind != MPCA_KIND_MEDIUM || seg->owner != h))

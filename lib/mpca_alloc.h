@@ -22,16 +22,23 @@
  * ENOMEM. */
 MPCA_INTERNAL MPCA_NOINLINE void *mpca_small_alloc_slow(mpca_heap *h, size_t size);
 
-/* A pop from the free list of class `cls` of `h`: a block, or NULL when
- * the list is empty. */
-MPCA_INLINE void *mpca_small_pop(mpca_heap *h, unsigned cls)
+/* The state of the class at offset `off` (mpca_small_class_off, or a
+ * registry entry's class offset) in h. */
+MPCA_INLINE mpca_heap_class *mpca_heap_class_at(mpca_heap *h, uintptr_t off)
 {
-  void **p = h->free[cls];
+  return (mpca_heap_class *)((char *)h->cls + off);
+}
+
+/* A pop from a heap's free list of a class: a block, or NULL when the list
+ * is empty. */
+MPCA_INLINE void *mpca_small_pop(mpca_heap *h, mpca_heap_class *hc)
+{
+  void **p = hc->free;
   if (mpca_likely(p != NULL)) {
     if (MPCA_HARDENED_ON)
       mpca_small_hard_taken(p, mpca_registry_mine(mpca_registry_entry(p), h));
-    h->free[cls] = mpca_link_next(p);
-    h->nfree[cls]--;
+    hc->free = mpca_link_next(p);
+    hc->room++;
     p[1] = NULL; /* no longer marked free */
   }
   return p;
@@ -41,35 +48,50 @@ MPCA_INLINE void *mpca_small_pop(mpca_heap *h, unsigned cls)
  * of the class. `h` is never NULL (see mpca_heap_none). */
 MPCA_INLINE void *mpca_small_alloc(mpca_heap *h, size_t size)
 {
-  void *p = mpca_small_pop(h, mpca_small_class(size));
+  void *p = mpca_small_pop(h, mpca_heap_class_at(h, mpca_small_class_off(size)));
   if (mpca_likely(p != NULL))
     return p;
   return mpca_small_alloc_slow(h, size);
 }
 
 /* A free by the owner of a small block: the registry entry `e` of p names
- * the calling thread's heap (a macro block of runs or of spans), p starts a
- * slot of a run of its class (from read-only data: the run's class, the
- * class table) and is not marked free; then it goes on the heap's free list
- * of the class, where the next malloc of the class finds it. Neither the
- * run's descriptor nor anything another thread writes is touched. False
- * when the block needs the full path (another heap's block, not small, a
- * bad pointer, a double free). */
+ * the calling thread's heap and the class of p's run; p starts a slot of
+ * such a run (the slot check, with the class's constants kept in the heap)
+ * and is not marked free; then it goes on the heap's free list of the
+ * class, where the next malloc of the class finds it. Nothing but the
+ * registry, the heap and the block is read: not the macro block header,
+ * not the run's descriptor. False when the block needs the full path
+ * (another heap's block, not small, a bad pointer, a double free). */
 MPCA_INLINE bool mpca_small_free_fast(mpca_heap *h, uintptr_t e, void *p)
 {
   if (mpca_likely(mpca_registry_mine(e, h))) {
-    int cls = mpca_small_block_class(mpca_small_seg_of(p), p);
-    if (mpca_likely(cls >= 0 && !mpca_small_marked_free(p) && mpca_small_hard_release(p))) {
+    /* e is h + the class's offset in h->cls + MPCA_REG_SMALL: no bit
+     * overlaps, so the class's state is at e - MPCA_REG_SMALL */
+    mpca_heap_class *hc = (mpca_heap_class *)(e - MPCA_REG_SMALL);
+    if (mpca_likely((((uintptr_t)p & hc->run_mask) * hc->magic < hc->below) && !mpca_small_marked_free(p) &&
+                    mpca_small_hard_release(p))) {
       void **b = p;
-      mpca_link_set(b, h->free[cls]);
+      mpca_link_set(b, hc->free);
       b[1] = (void *)mpca_free_mark;
-      h->free[cls] = b;
-      if (mpca_unlikely(++h->nfree[cls] > mpca_classes[cls].free_max))
-        mpca_heap_free_overflow(h, (unsigned)cls);
+      hc->free = b;
+      if (mpca_unlikely(--hc->room < 0))
+        mpca_heap_free_overflow(h, mpca_registry_class(e));
       return true;
     }
   }
   return false;
+}
+
+/* free(): the fast path inline, mpca_free_other for the rest (NULL
+ * included: its entry names no heap). */
+MPCA_INTERNAL MPCA_NOINLINE void mpca_free_other(void *p, uintptr_t e, mpca_heap *h);
+MPCA_INLINE void mpca_free_inline(void *p)
+{
+  uintptr_t e = mpca_registry_entry(p);
+  mpca_heap *h = mpca_tls_heap;
+  if (mpca_likely(mpca_small_free_fast(h, e, p)))
+    return;
+  mpca_free_other(p, e, h);
 }
 
 /* Any size for the calling thread; `zero` asks for zeroed memory. NULL with
@@ -81,10 +103,10 @@ MPCA_INTERNAL void *mpca_alloc_aligned(size_t align, size_t size);
  * placeholder mpca_heap_none when it has none), once the fast path declined
  * it. Preserves errno. */
 MPCA_INTERNAL MPCA_NOINLINE void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn);
-/* free() once the owner's fast path declined: a small block of another heap
- * of the calling thread's NUMA node goes to its foreign list here (checked,
- * without the slow path's set-up), anything else to mpca_free_slow. */
-MPCA_INTERNAL MPCA_NOINLINE void mpca_free_other(void *p, uintptr_t e, mpca_heap *h);
+/* (mpca_free_other: free() once the owner's fast path declined: a small
+ * block of another heap of the calling thread's NUMA node goes to its
+ * foreign list here (checked, without the slow path's set-up), anything
+ * else to mpca_free_slow.) */
 MPCA_INTERNAL void mpca_free(void *p);
 /* Usable size of a block we own, or 0 after reporting a bad pointer. */
 MPCA_INTERNAL size_t mpca_usable_size(mpca_seg *seg, void *p, const char *fn);

@@ -24,7 +24,7 @@ MPCA_INTERNAL void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p);
 MPCA_INTERNAL void mpca_heap_send_chain(mpca_heap *me, mpca_heap *owner, void *first, void *last, unsigned n);
 /* Free of a small block of another heap (same NUMA node) by the holder of
  * `h`: into h's foreign list of its class; reports a bad pointer. */
-MPCA_INTERNAL void mpca_heap_free_foreign(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
+MPCA_INTERNAL void mpca_heap_free_foreign(mpca_heap *h, void *p, const char *fn);
 /* h's foreign list of `cls` is over its bound: send it home. */
 MPCA_INTERNAL MPCA_NOINLINE void mpca_heap_foreign_flush(mpca_heap *h, unsigned cls);
 
@@ -51,9 +51,9 @@ MPCA_INLINE void mpca_heap_settle(mpca_heap *h, void **q, unsigned cls)
  * the ring; the block that leaves the ring, freed MPCA_HEAP_PEND foreign
  * frees earlier, is checked (a double free is caught there) and joins the
  * foreign list, its line in the cache by then. */
-MPCA_INLINE bool mpca_heap_free_foreign_fast(mpca_heap *h, const mpca_small_seg *ss, void *p)
+MPCA_INLINE bool mpca_heap_free_foreign_fast(mpca_heap *h, uintptr_t e, void *p)
 {
-  int cls = mpca_small_block_class(ss, p);
+  int cls = mpca_small_block_class(e, p);
   if (mpca_unlikely(cls < 0))
     return false;
   __builtin_prefetch(p, 1, 3);

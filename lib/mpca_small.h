@@ -9,6 +9,7 @@
 #ifndef MPCA_SMALL_H
 #define MPCA_SMALL_H
 
+#include "mpca_registry.h"
 #include "mpca_secret.h"
 #include "mpca_types.h"
 
@@ -29,7 +30,10 @@ static_assert(sizeof(mpca_size_class) == 32, "class entries are indexed by shift
 
 
 extern mpca_size_class mpca_classes[MPCA_SMALL_NCLASSES + 1] MPCA_INTERNAL;
-extern uint8_t mpca_class_lut[MPCA_SMALL_MAX / MPCA_ALIGNMENT + 1] MPCA_INTERNAL;
+/* The class of a size rounded up to MPCA_ALIGNMENT, as its offset in arrays
+ * of 32-byte entries (mpca_classes, a heap's cls): class * 32. */
+extern uint16_t mpca_class_lut[MPCA_SMALL_MAX / MPCA_ALIGNMENT + 1] MPCA_INTERNAL;
+static_assert(sizeof(mpca_heap_class) == sizeof(mpca_size_class), "one offset indexes both");
 /* The run of no class: the current run of every class of a new heap. */
 extern mpca_run mpca_run_none MPCA_INTERNAL;
 
@@ -43,10 +47,11 @@ MPCA_INLINE unsigned mpca_small_class_flavor(unsigned cls)
   return mpca_classes[cls].run_mask + 1 == MPCA_SPAN_SIZE ? MPCA_FLAVOR_SPANS : MPCA_FLAVOR_RUNS;
 }
 
-MPCA_INLINE unsigned mpca_small_class(size_t size)
+MPCA_INLINE unsigned mpca_small_class_off(size_t size)
 {
   return mpca_class_lut[(size + MPCA_ALIGNMENT - 1) / MPCA_ALIGNMENT];
 }
+MPCA_INLINE unsigned mpca_small_class(size_t size) { return mpca_small_class_off(size) / sizeof(mpca_size_class); }
 
 MPCA_INLINE mpca_small_seg *mpca_small_seg_of(const void *p)
 {
@@ -94,12 +99,15 @@ MPCA_INLINE mpca_run *mpca_small_span_of(mpca_small_seg *ss, const void *p)
  * has below = 0: nothing passes. See mpca_small_init. */
 MPCA_INLINE bool mpca_run_is_slot(const mpca_run *r, uintptr_t off) { return off * r->magic < r->below; }
 
-/* Class of the small block `p` of `ss` from read-only data (the run's class
- * and the class table), or -1 when p is not the start of a slot of a run in
- * use. Safe for any thread: a block in use keeps what it reads fixed. */
-MPCA_INLINE int mpca_small_block_class(const mpca_small_seg *ss, const void *p)
+/* Class of the small block `p` whose registry entry is `e` (a run's: the
+ * class is in it), checked against the class table, or -1 when p is not the
+ * start of a slot of a run in use. Safe for any thread: a block in use
+ * keeps what it reads fixed. */
+MPCA_INLINE int mpca_small_block_class(uintptr_t e, const void *p)
 {
-  unsigned cls = ss->run_cls[((uintptr_t)p & MPCA_SEG_MASK) >> MPCA_RUN_SHIFT];
+  if (mpca_unlikely(!(e & MPCA_REG_SMALL)))
+    return -1;
+  unsigned cls = mpca_registry_class(e);
   const mpca_size_class *c = &mpca_classes[cls];
   if (mpca_unlikely(!(((uintptr_t)p & c->run_mask) * c->magic < c->below)))
     return -1;
@@ -203,7 +211,7 @@ MPCA_INTERNAL void mpca_small_put_chain(mpca_heap *h, mpca_run *r, void *first, 
 MPCA_INTERNAL void mpca_small_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
 /* Checks of a small block freed by a thread that does not own it (reports
  * what is wrong): true when it may go on, marked free. */
-MPCA_INTERNAL bool mpca_small_free_remote_check(mpca_seg *seg, void *p, const char *fn);
+MPCA_INTERNAL bool mpca_small_free_remote_check(void *p, const char *fn);
 /* A block of run `r` drained from the remote-free queue of `h`, its owner. */
 MPCA_INTERNAL void mpca_small_free_drained(mpca_heap *h, mpca_run *r, void *p);
 /* Retire the current run of class `c` (the heap's free list of the class

@@ -10,15 +10,15 @@
  *    block is handed out by its source until it is unmapped.
  *  - seg->kind says who owns the rest: a heap's small runs, a heap's medium
  *    chunks, one huge block, or the source cache (MPCA_KIND_CACHED). The
- *    registry entry of a small macro block names its owner heap (tagged
- *    MPCA_REG_SMALL, or MPCA_REG_SPAN for a macro block of spans) instead of
- *    its header, which is at the 2 MiB boundary.
+ *    registry entries of the units of a small run name the run's owner heap
+ *    and class (tagged MPCA_REG_SMALL) instead of the header, which is at
+ *    the 2 MiB boundary; a unit of a small macro block that no run uses
+ *    names the header. A block in use keeps its run's entries fixed.
  *  - A small macro block is of one flavour for its whole life: runs of
  *    MPCA_RUN_SIZE (classes up to MPCA_SPAN_MIN) or spans of MPCA_SPAN_SIZE
  *    (the classes above); ss->shift says which. Both are "runs" to the code:
  *    one descriptor each, runs[(p & MPCA_SEG_MASK) >> shift], and every
- *    invariant below holds for both. run_cls has an entry per
- *    MPCA_RUN_SIZE unit in either flavour.
+ *    invariant below holds for both.
  *  - seg->owner never changes while a small or medium seg is in use: heaps are
  *    never destroyed, only abandoned and adopted, so a remote free can always
  *    reach the owner's queue.
@@ -27,16 +27,16 @@
  *    remote-free queue.
  *  - Every slot of a small run that is not allocated is marked free (its
  *    second word holds mpca_free_mark) and is in exactly one list: its run's
- *    local_free, a heap's free[] list (its owner's, or another heap's after a
+ *    local_free, a heap's free list (its owner's, or another heap's after a
  *    foreign refill), a heap's foreign[] list, a remote-free queue, or in the
  *    part of the run never carved; or, freed by a thread that does not own
  *    it and not marked yet, in that thread's heap's pend[] ring, where
  *    nothing links it. run->used counts the slots out of the run
- *    (allocated, pending, or in free[], foreign[] or a queue): a run reaches used 0
+ *    (allocated, pending, or in a free list, foreign[] or a queue): a run reaches used 0
  *    only when all its carved slots are in its local_free list. A FULL run
  *    (not current, every slot out) keeps used at 1. A run not in use has
- *    below == 0, so no slot check passes on it, and its run_cls entry is
- *    MPCA_RUN_NO_CLASS.
+ *    below == 0, so no slot check passes on it, and the registry entries of
+ *    its units name the macro block's header.
  *  - A medium chunk's head word holds its size and the INUSE/PREV_INUSE bits;
  *    a free chunk stores its size again in the next chunk's prev_size.
  *  - A cached seg (kind CACHED) is still mapped; cached bytes are counted in
@@ -117,19 +117,14 @@ typedef struct mpca_seg {
   uint8_t fresh;       /* memory known zero (straight from the OS) */
 } mpca_seg;
 
-/* run_cls[i] is the class of run i, MPCA_RUN_NO_CLASS while it is not in
- * use. Written by the owner when a run is made or given back, read by any
- * thread that frees a block of the run: a block in use keeps its run's entry
- * fixed, and the entries share no cache line with the descriptors the owner
- * updates on every free. runs[0] (the header's own space) is never a run:
- * its descriptor, like that of any run not in use, passes no slot check. */
+/* runs[0] (the header's own space) is never a run: its descriptor, like
+ * that of any run not in use, passes no slot check. */
 #define MPCA_RUN_NO_CLASS MPCA_SMALL_NCLASSES
 /* The two flavours of small macro blocks, and their run shifts. */
 enum mpca_flavor { MPCA_FLAVOR_RUNS = 0, MPCA_FLAVOR_SPANS = 1, MPCA_FLAVORS = 2 };
 typedef struct mpca_small_seg {
   mpca_seg hdr;
-  MPCA_ALIGNED(MPCA_CACHE_LINE) uint8_t run_cls[MPCA_RUNS_PER_SEG];
-  uint8_t shift;  /* MPCA_RUN_SHIFT or MPCA_SPAN_SHIFT: read-only, beside run_cls */
+  uint8_t shift;  /* MPCA_RUN_SHIFT or MPCA_SPAN_SHIFT */
   uint8_t flavor; /* enum mpca_flavor */
   MPCA_ALIGNED(MPCA_CACHE_LINE) mpca_run runs[MPCA_RUNS_PER_SEG];
 #ifdef MPCA_HARDENED
@@ -193,19 +188,38 @@ typedef struct mpca_heap_counters {
 /* --- thread heap -------------------------------------------------------- */
 /* Foreign frees waiting in a heap's ring (a power of two). */
 #define MPCA_HEAP_PEND 8
+/* Heaps start on this boundary: a registry entry keeps its low bits for the
+ * class and the tag. */
+#define MPCA_HEAP_ALIGN 4096
+
+/* A heap's state for one small class, and the class's constants the free
+ * fast path needs, together: 32 bytes, so that the registry entry of a
+ * block gives its offset in h->cls directly. */
+typedef struct mpca_heap_class {
+  /* free blocks ready for malloc (a pop), linked through their first word,
+   * mpca_free_mark in their second, last freed first: the owner's frees of
+   * its blocks (of any of its runs), and what a refill brought when the
+   * list ran dry (the current run's local frees, freshly carved slots, or
+   * the foreign list). Each still counts as used in its run. */
+  void *free;
+  uint64_t magic, below; /* the class's slot check (mpca_size_class) */
+  uint32_t run_mask;     /* its runs' size - 1 */
+  /* blocks `free` may still take: free_max less the blocks in it; below
+   * zero, the oldest half of the list goes back to the runs */
+  int16_t room;
+  uint16_t free_max;
+} mpca_heap_class;
+
+/* The blocks in hc's free list. */
+MPCA_INLINE unsigned mpca_heap_class_count(const mpca_heap_class *hc) { return (unsigned)(hc->free_max - hc->room); }
+static_assert(sizeof(mpca_heap_class) == 32, "indexed by the registry's class offset");
 enum mpca_heap_state { MPCA_HEAP_ACTIVE = 1, MPCA_HEAP_ABANDONED, MPCA_HEAP_CLAIMED, MPCA_HEAP_ORPHAN };
 
-struct mpca_heap {
+struct MPCA_ALIGNED(MPCA_HEAP_ALIGN) mpca_heap {
   /* owner-only up to rfq */
-  /* Per class: free blocks ready for malloc (a pop), linked through their
-   * first word, mpca_free_mark in their second, last freed first: the
-   * owner's frees of its blocks (of any of its runs), and what a refill
-   * brought when the list ran dry (the current run's local frees, freshly
-   * carved slots, or foreign[]). Each still counts as used in its run.
-   * First in the heap: the malloc fast path adds no offset. nfree[c] counts
-   * them; past the class's free_max the oldest go back to their runs. */
-  MPCA_ALIGNED(MPCA_CACHE_LINE) void *free[MPCA_SMALL_NCLASSES];
-  uint16_t nfree[MPCA_SMALL_NCLASSES];
+  /* Per class: the free list and the constants of its fast paths. First in
+   * the heap: the malloc fast path adds no offset. */
+  mpca_heap_class cls[MPCA_SMALL_NCLASSES];
   /* Per class: blocks of other heaps (same NUMA node) freed by this thread,
    * reused by its next mallocs or sent back to their owners in batches. */
   void *foreign[MPCA_SMALL_NCLASSES];

@@ -22,16 +22,7 @@ MPCA_EXPORT void *malloc(size_t size)
   return mpca_alloc(size, false);
 }
 
-MPCA_EXPORT void free(void *p)
-{
-  if (mpca_unlikely(p == NULL))
-    return;
-  uintptr_t e = mpca_registry_entry(p);
-  mpca_heap *h = mpca_tls_heap;
-  if (mpca_likely(mpca_small_free_fast(h, e, p)))
-    return;
-  mpca_free_other(p, e, h);
-}
+MPCA_EXPORT void free(void *p) { mpca_free_inline(p); }
 
 MPCA_EXPORT void *calloc(size_t n, size_t m)
 {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: CECILL-C
  * Copyright (C) 2026 The libmpcalloc authors
  *
- * The region registry: a two-level table indexed by address >> MPCA_SEG_SHIFT.
+ * The region registry: a two-level table indexed by address >> MPCA_REG_UNIT_SHIFT.
  * Second-level tables are mapped lazily and installed with a compare-exchange,
  * so registration never takes a lock and lookups never see a torn table.
  * Tables are never freed (a lookup may race with an unregistration). A
@@ -30,8 +30,8 @@ static mpca_reg_slot *l2_get(uintptr_t i1)
 
 static void units(void *base, size_t size, uintptr_t *first, uintptr_t *last)
 {
-  *first = (uintptr_t)base >> MPCA_SEG_SHIFT;
-  *last = ((uintptr_t)base + size - 1) >> MPCA_SEG_SHIFT;
+  *first = (uintptr_t)base >> MPCA_REG_UNIT_SHIFT;
+  *last = ((uintptr_t)base + size - 1) >> MPCA_REG_UNIT_SHIFT;
 }
 
 bool mpca_registry_reserve(void *base, size_t size)
@@ -62,10 +62,10 @@ static bool registry_store(void *base, size_t size, uintptr_t e)
 
 bool mpca_registry_set(void *base, size_t size, mpca_seg *seg) { return registry_store(base, size, (uintptr_t)seg); }
 
-void mpca_registry_set_small(mpca_seg *seg, mpca_heap *h, uintptr_t tag)
+void mpca_registry_set_run(void *base, size_t size, mpca_heap *h, unsigned cls)
 {
-  static_assert(MPCA_CACHE_LINE > MPCA_REG_TAGS, "a heap's address leaves the tag bits free");
-  registry_store(seg, seg->size, h ? (uintptr_t)h | tag : (uintptr_t)seg);
+  uintptr_t hdr = (uintptr_t)base & ~(uintptr_t)MPCA_SEG_MASK;
+  registry_store(base, size, h ? mpca_registry_small_entry(h, cls) : hdr);
 }
 
 void mpca_registry_clear(void *base, size_t size)

@@ -15,7 +15,7 @@
  *    seen (h->small_slots: each run's count is added in at its refills and
  *    events, see sync_run in small.c) and the runs in use (h->small_runs).
  *    Blocks in the heap's free list and foreign list are free but counted
- *    out of their runs, so in use = (slots out - nfree - nforeign) * class
+ *    out of their runs, so in use = (slots out - blocks in the free list - nforeign) * class
  *    size (blocks waiting in a heap's ring of foreign frees count as in
  *    use until they are settled). Before gathering, the
  *    calling thread's own heap is brought up to date exactly
@@ -106,7 +106,7 @@ void mpca_report_gather(mpca_report *r)
   for (mpca_heap *h = mpca_heap_first(); h; h = h->all_next) {
     uint64_t small = 0;
     for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
-      uint64_t out = RD(h->small_slots[c]), tc = (uint64_t)RD(h->nfree[c]) + RD(h->nforeign[c]);
+      uint64_t out = RD(h->small_slots[c]), tc = (uint64_t)mpca_heap_class_count(&h->cls[c]) + RD(h->nforeign[c]);
       uint64_t live = out > tc ? out - tc : 0; /* a racing refill may be half seen */
       r->cls_count[c] += live;
       uint64_t runs = RD(h->small_runs[c]), slots = runs * mpca_classes[c].nslots;

@@ -110,7 +110,7 @@ static size_t release_empty(mpca_heap *h, unsigned f, unsigned keep);
 #define FREE_MAX 4096
 
 mpca_size_class mpca_classes[MPCA_SMALL_NCLASSES + 1];
-uint8_t mpca_class_lut[MPCA_SMALL_MAX / MPCA_ALIGNMENT + 1];
+uint16_t mpca_class_lut[MPCA_SMALL_MAX / MPCA_ALIGNMENT + 1];
 mpca_run mpca_run_none = {.state = MPCA_RUN_CURRENT};
 
 static_assert(MPCA_RUN_SIZE / MPCA_ALIGNMENT <= UINT16_MAX, "slot counts fit 16 bits");
@@ -151,7 +151,7 @@ void mpca_small_init(void)
     e->foreign_max = (uint16_t)clamp(FOREIGN_BYTES / s, FOREIGN_MIN, FOREIGN_MAX);
     e->free_max = (uint16_t)clamp(FREE_BYTES / s, FREE_MIN, FREE_MAX);
     for (; sz <= s && sz <= MPCA_SMALL_MAX; sz += MPCA_ALIGNMENT)
-      mpca_class_lut[sz / MPCA_ALIGNMENT] = (uint8_t)c;
+      mpca_class_lut[sz / MPCA_ALIGNMENT] = (uint16_t)(c * sizeof(mpca_size_class));
   }
   memset(&mpca_classes[MPCA_RUN_NO_CLASS], 0, sizeof mpca_classes[0]);
 }
@@ -255,7 +255,6 @@ static mpca_small_seg *small_seg_new(mpca_heap *h, unsigned f)
   seg->kind = MPCA_KIND_SMALL;
   seg->owner = h;
   seg->free_runs = all_runs(f);
-  memset(ss->run_cls, MPCA_RUN_NO_CLASS, sizeof ss->run_cls);
   for (unsigned i = 0; i < flavor_runs[f]; i++) {
     mpca_run *r = &ss->runs[i];
     r->below = 0; /* no slot check passes on a run not in use */
@@ -263,19 +262,12 @@ static mpca_small_seg *small_seg_new(mpca_heap *h, unsigned f)
     r->purged = seg->fresh;
     r->aged = 0;
   }
-  mpca_registry_set_small(seg, h, f == MPCA_FLAVOR_SPANS ? MPCA_REG_SPAN : MPCA_REG_SMALL);
   mpca_list_push(&h->small_avail[f], &seg->link);
   h->small_empty_segs[f]++;
   h->cnt.segs_acquired++;
   return ss;
 }
 
-/* The run_cls entries of run i of ss (one per MPCA_RUN_SIZE unit it covers). */
-static void set_run_cls(mpca_small_seg *ss, unsigned i, unsigned cls)
-{
-  unsigned units = 1u << (ss->shift - MPCA_RUN_SHIFT);
-  memset(&ss->run_cls[i * units], (int)cls, units);
-}
 
 static mpca_run *run_new(mpca_heap *h, unsigned cls)
 {
@@ -299,7 +291,7 @@ static mpca_run *run_new(mpca_heap *h, unsigned cls)
 #ifdef MPCA_HARDENED
   memset(ss->taken[i], 0, sizeof ss->taken[i]);
 #endif
-  set_run_cls(ss, i, cls);
+  mpca_registry_set_run(r->base, run_bytes(ss), h, cls);
   h->cnt.small_runs_made++;
   h->small_runs[cls]++;
   return r;
@@ -317,7 +309,7 @@ static void run_release(mpca_heap *h, mpca_run *r)
   r->state = MPCA_RUN_FREE;
   r->below = 0; /* no slot check passes on a run not in use */
   r->local_free = NULL;
-  set_run_cls(ss, i, MPCA_RUN_NO_CLASS);
+  mpca_registry_set_run(r->base, run_bytes(ss), NULL, 0);
   h->cnt.small_runs_released++;
   h->small_runs[cls]--;
   if (seg->free_runs == 0) {
@@ -345,7 +337,6 @@ static size_t release_empty(mpca_heap *h, unsigned f, unsigned keep)
     h->small_empty_segs[f]--;
     h->cnt.segs_released++;
     released += seg->size;
-    mpca_registry_set_small(seg, NULL, 0);
     seg_give_back(seg);
   }
   return released;
@@ -421,7 +412,7 @@ static void **refill(mpca_heap *h, unsigned cls)
   /* (the hardened build keeps the allocation bitmap of a run with its
    * owner: another heap's blocks only go home) */
   if (!MPCA_HARDENED_ON && list != NULL && h->nforeign[cls] >= mpca_classes[cls].foreign_max / 4) {
-    h->nfree[cls] = h->nforeign[cls];
+    h->cls[cls].room = (int16_t)(h->cls[cls].free_max - h->nforeign[cls]);
     h->foreign[cls] = NULL;
     h->nforeign[cls] = 0;
     return list;
@@ -431,7 +422,7 @@ static void **refill(mpca_heap *h, unsigned cls)
     if (r->local_free != NULL) {
       list = r->local_free;
       r->local_free = NULL;
-      h->nfree[cls] = (uint16_t)(r->carved - r->used);
+      h->cls[cls].room = (int16_t)(h->cls[cls].free_max - (r->carved - r->used));
       r->used = r->carved; /* every slot not in local_free was counted */
       sync_run(h, r);
       return list;
@@ -439,7 +430,7 @@ static void **refill(mpca_heap *h, unsigned cls)
     if (r->carved < r->nslots) {
       unsigned n;
       list = mpca_run_carve(r, &n);
-      h->nfree[cls] = (uint16_t)n;
+      h->cls[cls].room = (int16_t)(h->cls[cls].free_max - n);
       sync_run(h, r);
       return list;
     }
@@ -450,13 +441,14 @@ static void **refill(mpca_heap *h, unsigned cls)
 
 void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
 {
-  void **p = h->free[cls];
+  mpca_heap_class *hc = &h->cls[cls];
+  void **p = hc->free;
   if (p == NULL && (p = refill(h, cls)) == NULL)
     return NULL;
   if (MPCA_HARDENED_ON)
     mpca_small_hard_taken(p, mpca_small_seg_of(p)->hdr.owner == h);
-  h->free[cls] = mpca_link_next(p);
-  h->nfree[cls]--;
+  hc->free = mpca_link_next(p);
+  hc->room++;
   p[1] = NULL;
   return p;
 }
@@ -507,9 +499,9 @@ void mpca_small_free_drained(mpca_heap *h, mpca_run *r, void *p)
 }
 
 /* Checks of a block freed by a thread that does not own it; marks it free. */
-static int check_foreign(mpca_seg *seg, void *p, const char *fn)
+static int check_foreign(void *p, const char *fn)
 {
-  int cls = mpca_small_block_class((mpca_small_seg *)seg, p);
+  int cls = mpca_small_block_class(mpca_registry_entry(p), p);
   if (mpca_unlikely(cls < 0)) {
     mpca_bad_pointer(fn, p, "invalid pointer (not the start of an allocated small block)");
     return -1;
@@ -522,7 +514,7 @@ static int check_foreign(mpca_seg *seg, void *p, const char *fn)
   return cls;
 }
 
-bool mpca_small_free_remote_check(mpca_seg *seg, void *p, const char *fn) { return check_foreign(seg, p, fn) >= 0; }
+bool mpca_small_free_remote_check(void *p, const char *fn) { return check_foreign(p, fn) >= 0; }
 
 /* ---- whole heap ------------------------------------------------------------ */
 
@@ -555,7 +547,7 @@ static unsigned list_length(void *const *p)
 
 unsigned mpca_small_cached(const mpca_heap *h, unsigned cls)
 {
-  return list_length(h->free[cls]) + list_length(h->foreign[cls]);
+  return list_length(h->cls[cls].free) + list_length(h->foreign[cls]);
 }
 
 /* The lists of the small macro blocks of h: with a free run, and full, of
@@ -580,7 +572,7 @@ void mpca_small_sync_stats(mpca_heap *h)
         sync_run(h, &ss->runs[__builtin_ctzll(m)]);
     }
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++)
-    h->nfree[c] = (uint16_t)list_length(h->free[c]);
+    h->cls[c].room = (int16_t)(h->cls[c].free_max - list_length(h->cls[c].free));
 }
 
 size_t mpca_small_purge(mpca_heap *h, bool only_aged)

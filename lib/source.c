@@ -451,7 +451,7 @@ mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)
   /* The registry forgets a range before it is unmapped (here by mremap),
    * never after: once unmapped, another thread may map and register it. */
   if (new_size < old_size) {
-    uintptr_t end_unit = mpca_align_up((uintptr_t)seg + new_size, MPCA_SEG_SIZE);
+    uintptr_t end_unit = mpca_align_up((uintptr_t)seg + new_size, MPCA_REG_UNIT);
     uintptr_t old_end = (uintptr_t)seg + old_size;
     if (old_end > end_unit) /* units the block will no longer touch */
       mpca_registry_clear((void *)end_unit, old_end - end_unit);

@@ -86,7 +86,7 @@ START_TEST(test_run_life_cycle)
   ck_assert_int_eq(h->cur[cls]->state, MPCA_RUN_CURRENT);
   mpca_heap_trim(h);
   ck_assert_ptr_eq(h->cur[cls], &mpca_run_none);
-  ck_assert_ptr_null(h->free[cls]);
+  ck_assert_ptr_null(h->cls[cls].free);
   ck_assert_uint_eq(h->cnt.small_runs_released, released + 3);
   ck_assert_uint_eq(h->small_slots[cls], 0);
   ck_assert_uint_eq(h->small_used, 0);
@@ -109,21 +109,21 @@ START_TEST(test_owner_free_is_lifo)
   mpca_run *r = mpca_small_desc(mpca_small_seg_of(p[0]), p[0]);
   int used = r->used;
   void *local = r->local_free;
-  unsigned n = h->nfree[cls];
+  unsigned n = mpca_heap_class_count(&h->cls[cls]);
   for (int i = 0; i < 3; i++)
     ck_assert(mpca_small_free_fast(h, mpca_registry_entry(p[i]), p[i]));
   ck_assert_int_eq(r->used, used);
   ck_assert_ptr_eq(r->local_free, local);
-  ck_assert_uint_eq(h->nfree[cls], n + 3);
+  ck_assert_uint_eq(mpca_heap_class_count(&h->cls[cls]), n + 3);
   ck_assert(mpca_small_marked_free(p[1]));
   /* a second free of a block on the list is declined (the full path reports it) */
   ck_assert(!mpca_small_free_fast(h, mpca_registry_entry(p[1]), p[1]));
   ck_assert(!mpca_small_free_fast(h, mpca_registry_entry(p[1]), (char *)p[1] + 16));
   for (int i = 2; i >= 0; i--) {
-    ck_assert_ptr_eq(mpca_small_pop(h, cls), p[i]);
+    ck_assert_ptr_eq(mpca_small_pop(h, &h->cls[cls]), p[i]);
     ck_assert(!mpca_small_marked_free(p[i]));
   }
-  ck_assert_uint_eq(h->nfree[cls], n);
+  ck_assert_uint_eq(mpca_heap_class_count(&h->cls[cls]), n);
   for (int i = 0; i < 3; i++)
     lfree(h, p[i]);
   mpca_heap_abandon(h);
@@ -144,15 +144,15 @@ START_TEST(test_free_list_overflow_goes_back_to_runs)
   mpca_run *r0 = mpca_small_desc(mpca_small_seg_of(p[0]), p[0]);
   ck_assert_int_eq(r0->state, MPCA_RUN_FULL);
   uint64_t released = h->cnt.small_runs_released;
-  h->free[cls] = NULL; /* what the refills left there stays out of the count below */
-  h->nfree[cls] = 0;
+  h->cls[cls].free = NULL; /* what the refills left there stays out of the count below */
+  h->cls[cls].room = (int16_t)max;
   for (unsigned i = 0; i < n; i++) {
     ck_assert(mpca_small_free_fast(h, mpca_registry_entry(p[i]), p[i]));
-    ck_assert_uint_le(h->nfree[cls], max);
+    ck_assert_uint_le(mpca_heap_class_count(&h->cls[cls]), max);
   }
   /* the newest are still on the list, newest first */
-  ck_assert_ptr_eq(h->free[cls], p[n - 1]);
-  ck_assert_uint_ge(h->nfree[cls], max / 2);
+  ck_assert_ptr_eq(h->cls[cls].free, p[n - 1]);
+  ck_assert_uint_ge(mpca_heap_class_count(&h->cls[cls]), max / 2);
   /* the first run's blocks went back long ago: it was given back */
   ck_assert_uint_gt(h->cnt.small_runs_released, released);
   ck_assert_int_eq(r0->state, MPCA_RUN_FREE);
@@ -166,7 +166,7 @@ END_TEST
 START_TEST(test_span_life_cycle)
 {
   /* a mid size: its blocks come from spans of MPCA_SPAN_SIZE in macro
-   * blocks of their own (registry tag MPCA_REG_SPAN), many to a span */
+   * blocks of their own, many to a span */
   mpca_heap *h = mpca_heap_acquire();
   size_t size = 8192;
   unsigned cls = mpca_small_class(size);
@@ -181,7 +181,7 @@ START_TEST(test_span_life_cycle)
   }
   mpca_small_seg *ss = mpca_small_seg_of(p[0]);
   ck_assert_uint_eq(ss->shift, MPCA_SPAN_SHIFT);
-  ck_assert_uint_eq(mpca_registry_entry(p[0]), (uintptr_t)h + MPCA_REG_SPAN);
+  ck_assert_uint_eq(mpca_registry_entry(p[0]), mpca_registry_small_entry(h, cls));
   ck_assert(mpca_registry_mine(mpca_registry_entry(p[0]), h));
   mpca_run *r0 = mpca_small_desc(ss, p[0]);
   ck_assert_ptr_eq(r0, mpca_small_span_of(ss, p[0]));
@@ -189,18 +189,18 @@ START_TEST(test_span_life_cycle)
    * is known from every unit the span covers */
   for (unsigned i = 0; i < n; i++) {
     ck_assert_ptr_eq(mpca_small_desc(ss, p[i]), r0);
-    ck_assert_int_eq(mpca_small_block_class(ss, p[i]), (int)cls);
-    ck_assert_int_eq(mpca_small_block_class(ss, (char *)p[i] + 16), -1);
+    ck_assert_int_eq(mpca_small_block_class(mpca_registry_entry(p[i]), p[i]), (int)cls);
+    ck_assert_int_eq(mpca_small_block_class(mpca_registry_entry(p[i]), (char *)p[i] + 16), -1);
   }
   ck_assert_int_eq(r0->state, MPCA_RUN_FULL);
   /* the owner's free of a span block takes the same fast path: onto the
    * heap's free list of the class */
   ck_assert(mpca_small_free_fast(h, mpca_registry_entry(p[3]), p[3]));
-  ck_assert_ptr_eq(h->free[cls], p[3]);
+  ck_assert_ptr_eq(h->cls[cls].free, p[3]);
   /* a second free of it, and an interior pointer, are declined */
   ck_assert(!mpca_small_free_fast(h, mpca_registry_entry(p[3]), p[3]));
   ck_assert(!mpca_small_free_fast(h, mpca_registry_entry(p[4]), (char *)p[4] + 4096));
-  ck_assert_ptr_eq(mpca_small_pop(h, cls), p[3]);
+  ck_assert_ptr_eq(mpca_small_pop(h, &h->cls[cls]), p[3]);
   uint64_t released = h->cnt.small_runs_released;
   for (unsigned i = 0; i < 2 * n; i++)
     lfree(h, p[i]);
@@ -442,7 +442,7 @@ static unsigned queued(mpca_heap *h)
   return n;
 }
 
-static void ffree(mpca_heap *h, void *p) { mpca_heap_free_foreign(h, mpca_registry_lookup(p), p, "free"); }
+static void ffree(mpca_heap *h, void *p) { mpca_heap_free_foreign(h, p, "free"); }
 
 START_TEST(test_foreign_free_cached_then_returned)
 {

@@ -20,9 +20,10 @@ START_TEST(test_set_lookup_clear)
 {
   void *b = (void *)BASE;
   ck_assert(mpca_registry_set(b, 3 * U + 4096, &fake[0]));
-  for (uintptr_t off = 0; off < 4 * U; off += 4096)
+  /* every unit the range touches (the last one in part) */
+  for (uintptr_t off = 0; off < 3 * U + MPCA_REG_UNIT; off += 4096)
     ck_assert_ptr_eq(mpca_registry_lookup((char *)b + off), &fake[0]);
-  ck_assert_ptr_null(mpca_registry_lookup((char *)b + 4 * U));
+  ck_assert_ptr_null(mpca_registry_lookup((char *)b + 3 * U + MPCA_REG_UNIT));
   ck_assert_ptr_null(mpca_registry_lookup((char *)b - 1));
   mpca_registry_clear(b, 3 * U + 4096);
   for (uintptr_t off = 0; off < 4 * U; off += U)
@@ -42,14 +43,39 @@ END_TEST
 START_TEST(test_span_second_level_tables)
 {
   /* a range that crosses from one second-level table into the next */
-  uintptr_t edge = BASE + ((uintptr_t)MPCA_REG_L2_SIZE << MPCA_SEG_SHIFT);
-  edge &= ~(((uintptr_t)MPCA_REG_L2_SIZE << MPCA_SEG_SHIFT) - 1);
+  uintptr_t edge = BASE + ((uintptr_t)MPCA_REG_L2_SIZE << MPCA_REG_UNIT_SHIFT);
+  edge &= ~(((uintptr_t)MPCA_REG_L2_SIZE << MPCA_REG_UNIT_SHIFT) - 1);
   void *b = (void *)(edge - 2 * U);
   ck_assert(mpca_registry_set(b, 4 * U, &fake[2]));
   ck_assert_ptr_eq(mpca_registry_lookup((void *)(edge - 1)), &fake[2]);
   ck_assert_ptr_eq(mpca_registry_lookup((void *)(edge + U)), &fake[2]);
   mpca_registry_clear(b, 4 * U);
   ck_assert_ptr_null(mpca_registry_lookup((void *)edge));
+}
+END_TEST
+
+START_TEST(test_small_run_entries)
+{
+  /* the units of a small run name its owner and class; given back, the
+   * macro block's header (at the MPCA_SEG_SIZE boundary below) */
+  static mpca_heap h; /* MPCA_HEAP_ALIGN-aligned by its type */
+  char *seg = (char *)BASE + 8 * U;
+  ck_assert(mpca_registry_set(seg, U, &fake[3]));
+  char *run = seg + 5 * MPCA_RUN_SIZE;
+  mpca_registry_set_run(run, 4 * MPCA_RUN_SIZE, &h, 37);
+  for (uintptr_t off = 0; off < 4 * MPCA_RUN_SIZE; off += 4096) {
+    uintptr_t e = mpca_registry_entry(run + off);
+    ck_assert(mpca_registry_mine(e, &h));
+    ck_assert_uint_eq(mpca_registry_class(e), 37);
+    ck_assert_uint_eq(mpca_registry_class_off(e), 37 * 32);
+    ck_assert_ptr_eq(mpca_registry_lookup(run + off), seg); /* the header, by masking */
+  }
+  ck_assert_ptr_eq(mpca_registry_lookup(run - 1), &fake[3]);
+  ck_assert(!mpca_registry_mine(mpca_registry_entry(run - 1), &h));
+  ck_assert_ptr_eq(mpca_registry_lookup(run + 4 * MPCA_RUN_SIZE), &fake[3]);
+  mpca_registry_set_run(run, 4 * MPCA_RUN_SIZE, NULL, 0);
+  ck_assert_uint_eq(mpca_registry_entry(run), (uintptr_t)seg);
+  mpca_registry_clear(seg, U);
 }
 END_TEST
 
@@ -102,6 +128,7 @@ int main(void)
   TCase *tc = tcase_create("registry");
   tcase_add_test(tc, test_set_lookup_clear);
   tcase_add_test(tc, test_unknown_and_out_of_range);
+  tcase_add_test(tc, test_small_run_entries);
   tcase_add_test(tc, test_span_second_level_tables);
   tcase_add_test(tc, test_concurrent);
   suite_add_tcase(s, tc);
