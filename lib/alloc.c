@@ -24,10 +24,12 @@ void *mpca_small_alloc_slow(mpca_heap *h, size_t size)
 {
   if (mpca_unlikely(mpca_heap_is_placeholder(h)) && (h = mpca_thread_init()) == NULL)
     return NULL; /* errno ENOMEM */
+  mpca_heap_enter(h);
   mpca_heap_tick(h);
   if (mpca_remote_pending(&h->rfq))
     mpca_heap_drain(h);
   void *p = mpca_small_malloc_slow(h, mpca_small_class(size));
+  mpca_heap_leave(h);
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
   return p;
@@ -85,6 +87,7 @@ void *mpca_alloc(size_t size, bool zero)
       memset(p, 0, size);
     return p;
   }
+  mpca_heap_enter(h);
   mpca_heap_tick(h);
   if (size <= medium_max()) {
     if (mpca_remote_pending(&h->rfq))
@@ -95,6 +98,7 @@ void *mpca_alloc(size_t size, bool zero)
   } else {
     p = huge_alloc(h, h->source, size, MPCA_ALIGNMENT, zero);
   }
+  mpca_heap_leave(h);
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
   return p;
@@ -110,6 +114,7 @@ void *mpca_alloc_aligned(size_t align, size_t size)
   size_t need = size > align ? size : align;
   if (need <= MPCA_SMALL_MAX) /* power-of-two classes are naturally aligned within their runs */
     return mpca_small_alloc(h, (size_t)1 << (mpca_log2(need - 1) + 1)); /* sets errno */
+  mpca_heap_enter(h);
   mpca_heap_tick(h);
   void *p;
   if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= medium_max()) {
@@ -119,6 +124,7 @@ void *mpca_alloc_aligned(size_t align, size_t size)
   } else {
     p = huge_alloc(h, h->source, size, align, false);
   }
+  mpca_heap_leave(h);
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
   return p;
@@ -131,7 +137,7 @@ static void free_small_other(void *p, mpca_seg *seg, mpca_heap *owner, mpca_heap
     mpca_heap_free_foreign(h, p, fn);
   } else if (mpca_small_free_remote_check(p, fn)) {
     /* no heap to keep it, or another node's memory: straight home */
-    mpca_heap_send_chain(h, owner, p, p, 1);
+    mpca_heap_send_chain(h, owner, p, p, 1, mpca_classes[mpca_registry_class(mpca_registry_entry(p))].size);
   }
 }
 
@@ -141,6 +147,7 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
   if (mpca_heap_is_placeholder(h)) {
     h = NULL;
   } else {
+    mpca_heap_enter(h);
     mpca_heap_tick(h);
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
@@ -167,6 +174,8 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
   } else {
     mpca_heap_free_remote(h, seg, p);
   }
+  if (h != NULL)
+    mpca_heap_leave(h);
   errno = saved;
 }
 
@@ -262,8 +271,14 @@ void *mpca_realloc(void *p, size_t size)
   if (size <= old && size >= old / 2 && (seg->kind != MPCA_KIND_HUGE || size > medium_max()))
     return p;
   if (seg->kind == MPCA_KIND_MEDIUM && size > MPCA_SMALL_MAX && size <= medium_max() &&
-      seg->owner == mpca_tls_heap && mpca_medium_resize(seg->owner, seg, p, size))
-    return p;
+      seg->owner == mpca_tls_heap) {
+    mpca_heap *h = seg->owner;
+    mpca_heap_enter(h);
+    bool resized = mpca_medium_resize(h, seg, p, size);
+    mpca_heap_leave(h);
+    if (resized)
+      return p;
+  }
   /* A huge block keeps its source (mremap moves pages, not bytes), unless
    * it grows into the interleaved sizes: it moves then, copying less than
    * MPCALLOC_NUMA_INTERLEAVE_MIN bytes, once. */

@@ -25,6 +25,12 @@
 #include "mpca_source.h"
 
 #define META_CHUNK ((size_t)1 << 20)
+/* Bytes queued to an active heap past which the thread that sends more
+ * settles the queue itself (settle_active). */
+#define SETTLE_BYTES ((size_t)1 << 20)
+/* Bytes of free runs such a heap keeps resident for its thread's return;
+ * the rest goes back to the OS. */
+#define SETTLE_KEEP ((size_t)1 << 20)
 #define NPOOLS (MPCA_MAX_NODES + 1)
 
 static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -113,8 +119,10 @@ mpca_heap *mpca_heap_acquire(void)
       expected = MPCA_HEAP_ABANDONED;
       sched_yield();
     }
+    mpca_heap_enter(h);
     mpca_heap_drain(h);
     h->cnt.adoptions++;
+    mpca_heap_leave(h);
     return h;
   }
   h = meta_alloc(sizeof *h, MPCA_HEAP_ALIGN);
@@ -139,6 +147,7 @@ mpca_heap *mpca_heap_first(void) { return atomic_load_explicit(&all_heaps, memor
 #define BATCH_OWNERS 4
 typedef struct owner_batch {
   unsigned n;
+  size_t size; /* of each block (one list: one class) */
   struct {
     mpca_heap *owner;
     void **first, **last;
@@ -149,7 +158,8 @@ typedef struct owner_batch {
 static void batch_send(mpca_heap *h, owner_batch *ob)
 {
   for (unsigned i = 0; i < ob->n; i++)
-    mpca_heap_send_chain(h, ob->to[i].owner, ob->to[i].first, ob->to[i].last, ob->to[i].count);
+    mpca_heap_send_chain(h, ob->to[i].owner, ob->to[i].first, ob->to[i].last, ob->to[i].count,
+                         ob->to[i].count * ob->size);
   ob->n = 0;
 }
 
@@ -178,10 +188,11 @@ static void batch_add(mpca_heap *h, owner_batch *ob, mpca_heap *owner, void **p)
  * Neighbours in the list from one run go back in one step (a thread exit
  * gives back a few hundred never-used blocks of its current runs this
  * way). */
-static void give_back(mpca_heap *h, void **p)
+static void give_back(mpca_heap *h, void **p, unsigned cls)
 {
   owner_batch ob;
   ob.n = 0;
+  ob.size = mpca_classes[cls].size;
   while (p) {
     void **next = mpca_link_next(p);
     mpca_small_seg *ss = mpca_small_seg_of(p);
@@ -217,7 +228,9 @@ void mpca_heap_free_overflow(mpca_heap *h, unsigned cls)
   void **tail = mpca_link_next(last);
   mpca_link_set(last, NULL);
   h->cls[cls].room = (int16_t)(h->cls[cls].free_max - keep);
-  give_back(h, tail);
+  mpca_heap_enter(h);
+  give_back(h, tail, cls);
+  mpca_heap_leave(h);
 }
 
 void mpca_heap_foreign_flush(mpca_heap *h, unsigned cls)
@@ -225,7 +238,9 @@ void mpca_heap_foreign_flush(mpca_heap *h, unsigned cls)
   void **list = h->foreign[cls];
   h->foreign[cls] = NULL;
   h->nforeign[cls] = 0;
-  give_back(h, list);
+  mpca_heap_enter(h);
+  give_back(h, list, cls);
+  mpca_heap_leave(h);
 }
 
 void mpca_heap_settle_bad(void *q) { mpca_bad_pointer("free", q, "double free (block is already free)"); }
@@ -250,6 +265,7 @@ void mpca_heap_free_foreign(mpca_heap *h, void *p, const char *fn)
 
 void mpca_heap_flush(mpca_heap *h)
 {
+  mpca_heap_enter(h);
   mpca_heap_settle_all(h);
   /* every class: the owner's frees fill free[c] whatever was used since */
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
@@ -258,20 +274,30 @@ void mpca_heap_flush(mpca_heap *h)
     void **list = h->cls[c].free;
     h->cls[c].free = NULL;
     h->cls[c].room = (int16_t)h->cls[c].free_max;
-    give_back(h, list);
+    give_back(h, list, c);
     mpca_heap_foreign_flush(h, c);
     mpca_small_retire(h, c);
   }
+  mpca_heap_leave(h);
 }
 
 size_t mpca_heap_trim(mpca_heap *h)
 {
+  mpca_heap_enter(h);
   mpca_heap_drain(h);
   mpca_heap_flush(h);
-  return mpca_small_release_empty(h, 0) + mpca_medium_release_empty(h, 0);
+  size_t released = mpca_small_release_empty(h, 0) + mpca_medium_release_empty(h, 0);
+  mpca_heap_leave(h);
+  return released;
 }
 
-size_t mpca_heap_purge(mpca_heap *h) { return mpca_small_purge(h, false) + mpca_medium_purge(h, false); }
+size_t mpca_heap_purge(mpca_heap *h)
+{
+  mpca_heap_enter(h);
+  size_t purged = mpca_small_purge(h, false, 0) + mpca_medium_purge(h, false);
+  mpca_heap_leave(h);
+  return purged;
+}
 
 size_t mpca_heap_decay(mpca_heap *h, uint64_t now)
 {
@@ -279,7 +305,7 @@ size_t mpca_heap_decay(mpca_heap *h, uint64_t now)
   if (delay == MPCA_TIME_NEVER || now < h->decay_next)
     return 0;
   h->decay_next = now + (delay ? delay : 1);
-  return mpca_source_decay(now) + mpca_small_purge(h, true) + mpca_medium_purge(h, true);
+  return mpca_source_decay(now) + mpca_small_purge(h, true, 0) + mpca_medium_purge(h, true);
 }
 
 void mpca_heap_tick_slow(mpca_heap *h)
@@ -290,11 +316,13 @@ void mpca_heap_tick_slow(mpca_heap *h)
 
 void mpca_heap_abandon(mpca_heap *h)
 {
+  mpca_heap_enter(h);
   mpca_heap_trim(h);
   settle_abandoned(h);
   /* The free pages stay resident: purging them here cost the next adopter
    * a page fault each (4x slower thread churn on a VM). */
   atomic_store_explicit(&h->state, MPCA_HEAP_ABANDONED, memory_order_release);
+  mpca_heap_leave(h);
   pool_push(h);
   /* Blocks freed to us between the drain and the store above would wait
    * for an adopter: settle them now if nobody else does (the fence pairs
@@ -320,6 +348,7 @@ void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
 void mpca_heap_drain(mpca_heap *h)
 {
   mpca_rnode *n = mpca_remote_take_all(&h->rfq);
+  atomic_store_explicit(&h->queued, 0, memory_order_relaxed);
   while (n != NULL) {
     mpca_rnode *next = mpca_link_next(n);
     uintptr_t e = mpca_registry_entry(n);
@@ -364,7 +393,11 @@ static bool try_settle(mpca_heap *h)
     if (!atomic_compare_exchange_strong_explicit(&h->state, &expected, MPCA_HEAP_CLAIMED, memory_order_acquire,
                                                  memory_order_relaxed))
       return settled;
+    /* a settler of the active heap it was may still be leaving */
+    while (atomic_exchange_explicit(&h->hold, 1, memory_order_acquire) != 0)
+      sched_yield();
     settle_abandoned(h);
+    atomic_store_explicit(&h->hold, 0, memory_order_release);
     atomic_store_explicit(&h->state, MPCA_HEAP_ABANDONED, memory_order_release);
     settled = true;
     atomic_thread_fence(memory_order_seq_cst);
@@ -373,14 +406,43 @@ static bool try_settle(mpca_heap *h)
   }
 }
 
-void mpca_heap_send_chain(mpca_heap *me, mpca_heap *owner, void *first, void *last, unsigned n)
+/* Settle the queue of the active heap `h` in its thread's place, if nobody
+ * holds it (its thread is not on a slow path): the blocks go back to their
+ * runs and chunks, and what becomes wholly free to the source, where any
+ * thread can reuse it. */
+static void settle_active(mpca_heap *h)
+{
+  if (atomic_exchange_explicit(&h->hold, 1, memory_order_acquire) != 0)
+    return;
+  /* held: the thread cannot abandon the heap meanwhile (that takes the
+   * hold), but it may have done so just before */
+  if (atomic_load_explicit(&h->state, memory_order_acquire) == MPCA_HEAP_ACTIVE) {
+    mpca_heap_drain(h);
+    mpca_small_release_empty(h, 0);
+    mpca_medium_release_empty(h, 0);
+    /* no slow path of its thread since the last settling: it is away
+     * (blocked, or not scheduled), and what it left free serves nobody */
+    if (h->visits == h->visits_settled) {
+      mpca_small_purge(h, false, SETTLE_KEEP);
+      mpca_medium_purge(h, false);
+    }
+    h->visits_settled = h->visits;
+  }
+  atomic_store_explicit(&h->hold, 0, memory_order_release);
+}
+
+void mpca_heap_send_chain(mpca_heap *me, mpca_heap *owner, void *first, void *last, unsigned n, size_t bytes)
 {
   mpca_remote_push_chain(&owner->rfq, first, last);
+  size_t queued = atomic_fetch_add_explicit(&owner->queued, bytes, memory_order_relaxed) + bytes;
   if (me)
     me->cnt.remote_sent += n;
   atomic_thread_fence(memory_order_seq_cst); /* pairs with try_settle's */
-  if (atomic_load_explicit(&owner->state, memory_order_relaxed) == MPCA_HEAP_ABANDONED)
+  int state = atomic_load_explicit(&owner->state, memory_order_relaxed);
+  if (state == MPCA_HEAP_ABANDONED)
     try_settle(owner);
+  else if (mpca_unlikely(queued >= SETTLE_BYTES) && state == MPCA_HEAP_ACTIVE && !MPCA_HARDENED_ON)
+    settle_active(owner);
 }
 
 void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
@@ -399,19 +461,25 @@ void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
     mpca_bad_pointer("free", p, "double free (block is already free)");
     return;
   }
-  mpca_heap_send_chain(me, seg->owner, p, p, 1);
+  mpca_heap_send_chain(me, seg->owner, p, p, 1, mpca_medium_usable(p));
 }
 
-void mpca_heaps_fork_prepare(void)
+void mpca_heaps_fork_prepare(mpca_heap *me)
 {
+  /* no other thread in the middle of settling our heap: the child's copy
+   * of it is consistent */
+  if (me)
+    mpca_heap_enter(me);
   pthread_mutex_lock(&pool_lock);
   pthread_mutex_lock(&meta_lock);
 }
 
-void mpca_heaps_fork_parent(void)
+void mpca_heaps_fork_parent(mpca_heap *me)
 {
   pthread_mutex_unlock(&meta_lock);
   pthread_mutex_unlock(&pool_lock);
+  if (me)
+    mpca_heap_leave(me);
 }
 
 void mpca_heaps_fork_child(mpca_heap *survivor)
@@ -423,10 +491,16 @@ void mpca_heaps_fork_child(mpca_heap *survivor)
    * memory stays unused in the child). Abandoned heaps were consistent. */
   for (int i = 0; i < NPOOLS; i++)
     pools[i] = NULL;
+  if (survivor) {
+    survivor->depth = 0;
+    atomic_store_explicit(&survivor->hold, 0, memory_order_relaxed);
+  }
   for (mpca_heap *h = mpca_heap_first(); h; h = h->all_next) {
     if (h == survivor)
       continue;
     if (atomic_load_explicit(&h->state, memory_order_relaxed) == MPCA_HEAP_ABANDONED) {
+      /* a thread that only looked at it may have held it at the fork */
+      atomic_store_explicit(&h->hold, 0, memory_order_relaxed);
       h->pool_next = pools[h->node + 1];
       pools[h->node + 1] = h;
     } else {

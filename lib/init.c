@@ -43,14 +43,14 @@ static void thread_exit(void *arg)
 
 static void fork_prepare(void)
 {
-  mpca_heaps_fork_prepare();
+  mpca_heaps_fork_prepare(mpca_heap_mine());
   mpca_sources_fork_prepare();
 }
 
 static void fork_parent(void)
 {
   mpca_sources_fork_parent();
-  mpca_heaps_fork_parent();
+  mpca_heaps_fork_parent(mpca_heap_mine());
 }
 
 static void fork_child(void)

@@ -7,7 +7,26 @@
 #ifndef MPCA_HEAP_H
 #define MPCA_HEAP_H
 
+#include <sched.h>
 #include "mpca_small.h"
+
+/* The holder of a heap's slow-path state (mpca_types.h). Its thread holds
+ * it on every slow path (never on the fast paths), nested calls counting in
+ * depth; another thread only tries it, to settle the blocks queued to the
+ * heap (mpca_heap_send_chain), and holds it for that drain only. */
+MPCA_INLINE void mpca_heap_enter(mpca_heap *h)
+{
+  if (h->depth++ == 0) {
+    while (atomic_exchange_explicit(&h->hold, 1, memory_order_acquire) != 0)
+      sched_yield(); /* a settler is draining the queue for us */
+    h->visits++;
+  }
+}
+MPCA_INLINE void mpca_heap_leave(mpca_heap *h)
+{
+  if (--h->depth == 0)
+    atomic_store_explicit(&h->hold, 0, memory_order_release);
+}
 
 /* A heap for the calling thread: an abandoned one if any, else a new one.
  * NULL with errno ENOMEM when no metadata memory can be had. */
@@ -19,9 +38,12 @@ MPCA_INTERNAL void mpca_heap_abandon(mpca_heap *h);
 MPCA_INTERNAL void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn);
 /* Send the medium block `p` to the heap that owns it; `me` may be NULL. */
 MPCA_INTERNAL void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p);
-/* Send the chain `first`..`last` of `n` small blocks (linked through their
- * first word) to their owner's queue; `me` may be NULL. */
-MPCA_INTERNAL void mpca_heap_send_chain(mpca_heap *me, mpca_heap *owner, void *first, void *last, unsigned n);
+/* Send the chain `first`..`last` of `n` blocks of `bytes` in all (linked
+ * through their first word) to their owner's queue; `me` may be NULL. When
+ * the owner is active but lets its queue grow (a thread blocked elsewhere,
+ * or not scheduled), the sender settles the queue in its place. */
+MPCA_INTERNAL void mpca_heap_send_chain(mpca_heap *me, mpca_heap *owner, void *first, void *last, unsigned n,
+                                        size_t bytes);
 /* Free of a small block of another heap (same NUMA node) by the holder of
  * `h`: into h's foreign list of its class; reports a bad pointer. */
 MPCA_INTERNAL void mpca_heap_free_foreign(mpca_heap *h, void *p, const char *fn);
@@ -103,8 +125,9 @@ MPCA_INLINE void mpca_heap_tick(mpca_heap *h)
 /* First heap of the list of every heap (for statistics). */
 MPCA_INTERNAL mpca_heap *mpca_heap_first(void);
 
-MPCA_INTERNAL void mpca_heaps_fork_prepare(void);
-MPCA_INTERNAL void mpca_heaps_fork_parent(void);
+/* fork: `me` is the forking thread's heap (NULL: none) */
+MPCA_INTERNAL void mpca_heaps_fork_prepare(mpca_heap *me);
+MPCA_INTERNAL void mpca_heaps_fork_parent(mpca_heap *me);
 MPCA_INTERNAL void mpca_heaps_fork_child(mpca_heap *survivor);
 
 #endif

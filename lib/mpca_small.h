@@ -225,8 +225,9 @@ MPCA_INTERNAL void mpca_small_sync_stats(mpca_heap *h);
 MPCA_INTERNAL unsigned mpca_small_cached(const mpca_heap *h, unsigned cls);
 /* Hand the pages of unused runs back to the OS; with `only_aged`, only of
  * runs that were already unused at the previous such call (the others are
- * marked for the next one). Returns the bytes purged. */
-MPCA_INTERNAL size_t mpca_small_purge(mpca_heap *h, bool only_aged);
+ * marked for the next one); the first `keep` bytes of those runs stay
+ * resident. Returns the bytes purged. */
+MPCA_INTERNAL size_t mpca_small_purge(mpca_heap *h, bool only_aged, size_t keep);
 /* Give fully free small macro blocks back to the source, keeping `keep`. */
 MPCA_INTERNAL size_t mpca_small_release_empty(mpca_heap *h, unsigned keep);
 

@@ -22,8 +22,13 @@
  *  - seg->owner never changes while a small or medium seg is in use: heaps are
  *    never destroyed, only abandoned and adopted, so a remote free can always
  *    reach the owner's queue.
- *  - Only the thread that holds a heap (state ACTIVE, or CLAIMED by a drainer)
- *    touches its runs, chunks and lists. Other threads only push on its
+ *  - A heap's fast-path state (its free, foreign and pending lists: h->cls,
+ *    foreign[], pend[]) is touched by its thread only. Its slow-path state
+ *    (runs, chunks, macro blocks, run and chunk lists, statistics gauges)
+ *    by whoever holds it: its thread, which takes h->hold on every slow
+ *    path (state ACTIVE), a thread that took h->hold to settle the blocks
+ *    queued to an active heap whose thread does not come, or a drainer of
+ *    an abandoned heap (state CLAIMED). Other threads only push on its
  *    remote-free queue.
  *  - Every slot of a small run that is not allocated is marked free (its
  *    second word holds mpca_free_mark) and is in exactly one list: its run's
@@ -256,10 +261,19 @@ struct MPCA_ALIGNED(MPCA_HEAP_ALIGN) mpca_heap {
   mpca_heap *all_next;  /* global list of every heap ever made */
   mpca_heap *pool_next; /* abandoned pool */
 
+  unsigned depth; /* nested holds of the owner (mpca_heap_enter) */
+  /* holds taken by the owner, and their count at the last settling of its
+   * queue by another thread (both written under the hold) */
+  unsigned visits, visits_settled;
+
   /* written by other threads: keep it on its own cache line */
   MPCA_ALIGNED(MPCA_CACHE_LINE) mpca_remote_queue rfq;
   _Atomic int state;
-  char pad0[MPCA_CACHE_LINE - sizeof(mpca_remote_queue) - sizeof(int)];
+  /* 1 while a thread holds the heap's slow-path state: its owner on any
+   * slow path, or another thread settling its queue (mpca_heap_enter) */
+  _Atomic int hold;
+  _Atomic size_t queued; /* bytes pushed on rfq since its last drain (approximate) */
+  char pad0[MPCA_CACHE_LINE - sizeof(mpca_remote_queue) - 2 * sizeof(int) - sizeof(size_t)];
 };
 
 /* --- memory source ------------------------------------------------------ */

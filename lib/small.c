@@ -575,7 +575,7 @@ void mpca_small_sync_stats(mpca_heap *h)
     h->cls[c].room = (int16_t)(h->cls[c].free_max - list_length(h->cls[c].free));
 }
 
-size_t mpca_small_purge(mpca_heap *h, bool only_aged)
+size_t mpca_small_purge(mpca_heap *h, bool only_aged, size_t keep)
 {
   size_t purged = 0;
   mpca_list *lists[NSEG_LISTS];
@@ -589,6 +589,9 @@ size_t mpca_small_purge(mpca_heap *h, bool only_aged)
         mpca_run *r = &ss->runs[__builtin_ctzll(m)];
         if (r->purged || (only_aged && !r->aged)) {
           r->aged = 1; /* purged at the next tick if still free */
+          todo &= ~((uint64_t)1 << __builtin_ctzll(m));
+        } else if (keep >= run_bytes(ss)) { /* left resident */
+          keep -= run_bytes(ss);
           todo &= ~((uint64_t)1 << __builtin_ctzll(m));
         }
       }

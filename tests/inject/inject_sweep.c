@@ -135,16 +135,18 @@ static void check_locks(void)
 {
   signal(SIGALRM, on_lock_alarm);
   alarm(LOCK_SECONDS);
-  mpca_heaps_fork_prepare();
+  mpca_heaps_fork_prepare(mpca_heap_mine());
   mpca_sources_fork_prepare();
   mpca_sources_fork_parent();
-  mpca_heaps_fork_parent();
+  mpca_heaps_fork_parent(mpca_heap_mine());
   alarm(CHILD_SECONDS);
   signal(SIGALRM, SIG_DFL);
   for (mpca_heap *h = mpca_heap_first(); h != NULL; h = h->all_next) {
     int st = atomic_load(&h->state);
     if (st != MPCA_HEAP_ABANDONED && !(st == MPCA_HEAP_ACTIVE && h == mpca_tls_heap))
       WL_VIOLATION("heap %p left in state %d", (void *)h, st);
+    if (atomic_load(&h->hold) != 0 || h->depth != 0)
+      WL_VIOLATION("heap %p left held (depth %u)", (void *)h, h->depth);
   }
 }
 
