@@ -99,8 +99,8 @@ static size_t release_empty(mpca_heap *h, unsigned f, unsigned keep);
 #define MPCA_CARVE_MAX (CARVE_BYTES / MPCA_ALIGNMENT)
 /* Bytes of other heaps' blocks a thread keeps per class before sending them
  * to their owners (and bounds on the block count). */
-#define FOREIGN_BYTES ((size_t)64 << 10)
-#define FOREIGN_MIN 16
+#define FOREIGN_BYTES ((size_t)32 << 10)
+#define FOREIGN_MIN 4
 #define FOREIGN_MAX 1024
 /* Bytes of a class a heap's free list keeps before its oldest blocks go
  * back to their runs (and bounds on the block count: a run's worth of the

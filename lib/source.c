@@ -26,6 +26,58 @@
 static mpca_source sources[NSOURCES];
 _Atomic size_t mpca_retained;
 
+/* ---- demand -------------------------------------------------------------- */
+
+/* What the cache may hold follows what the program uses: the sources'
+ * demand is the bytes they have handed out (mapped less cached), and the
+ * cache keeps at most the demand's peak over the last one or two purge
+ * delays less the demand now (a solver's arrays between two iterations
+ * stay cached; the blocks of a churning program that will never be asked
+ * for again go), and RETAIN_FLOOR whatever, within MPCALLOC_RETAIN_MAX.
+ * The peak is kept per window of one purge delay, this one and the last. */
+#define RETAIN_FLOOR ((size_t)64 << 20)
+static _Atomic size_t demand_peak[2];
+static _Atomic uint64_t demand_window;
+
+static size_t demand_now(void)
+{
+  size_t mapped = atomic_load_explicit(&mpca_os_cnt.mapped, memory_order_relaxed);
+  size_t cached = atomic_load_explicit(&mpca_retained, memory_order_relaxed);
+  return mapped > cached ? mapped - cached : 0;
+}
+
+static void demand_note(uint64_t now)
+{
+  uint64_t delay = mpca_opt[MPCA_OPT_PURGE_DELAY];
+  uint64_t w = now / (delay == 0 || delay == MPCA_TIME_NEVER ? 1 : delay);
+  uint64_t cur = atomic_load_explicit(&demand_window, memory_order_relaxed);
+  if (w != cur && atomic_compare_exchange_strong_explicit(&demand_window, &cur, w, memory_order_relaxed,
+                                                          memory_order_relaxed)) {
+    size_t last = w == cur + 1 ? atomic_load_explicit(&demand_peak[0], memory_order_relaxed) : 0;
+    atomic_store_explicit(&demand_peak[1], last, memory_order_relaxed);
+    atomic_store_explicit(&demand_peak[0], 0, memory_order_relaxed);
+  }
+  size_t d = demand_now(), p = atomic_load_explicit(&demand_peak[0], memory_order_relaxed);
+  while (d > p && !atomic_compare_exchange_weak_explicit(&demand_peak[0], &p, d, memory_order_relaxed,
+                                                         memory_order_relaxed))
+    ;
+}
+
+/* The most the sources may cache now (see above). */
+static size_t retain_limit(void)
+{
+  size_t max = mpca_opt[MPCA_OPT_RETAIN_MAX];
+  if (mpca_opt[MPCA_OPT_PURGE_DELAY] == MPCA_TIME_NEVER)
+    return max;
+  size_t p0 = atomic_load_explicit(&demand_peak[0], memory_order_relaxed);
+  size_t p1 = atomic_load_explicit(&demand_peak[1], memory_order_relaxed);
+  size_t peak = p0 > p1 ? p0 : p1, d = demand_now();
+  size_t room = peak > d ? peak - d : 0;
+  if (room < RETAIN_FLOOR)
+    room = RETAIN_FLOOR;
+  return room < max ? room : max;
+}
+
 /* A source is set up at its first use (under its lock, which needs no
  * set-up: a zeroed mutex is an unlocked one): most of the 66 are never
  * used, and setting them all up wrote 180 KiB, resident for the life of
@@ -428,17 +480,19 @@ void mpca_source_put(mpca_seg *seg)
   mpca_list victims;
   mpca_list_init(&victims);
   uint64_t now = mpca_os_now_ms();
+  demand_note(now); /* the block still counts as handed out: its demand peaks now */
   source_lock(s);
   bool kept = cache_insert(s, seg, now);
   cache_decay(s, now, &victims);
-  cache_enforce(s, mpca_opt[MPCA_OPT_KEEP_MEM], mpca_opt[MPCA_OPT_RETAIN_MAX], &victims);
+  size_t limit = retain_limit();
+  cache_enforce(s, mpca_opt[MPCA_OPT_KEEP_MEM], limit, &victims);
   pthread_mutex_unlock(&s->lock);
   if (!kept)
     seg_unmap(seg);
   unmap_list(&victims);
   /* Other sources may hold the excess of the process-wide budget. */
-  if (atomic_load_explicit(&mpca_retained, memory_order_relaxed) > mpca_opt[MPCA_OPT_RETAIN_MAX])
-    mpca_source_release(mpca_opt[MPCA_OPT_RETAIN_MAX]);
+  if (atomic_load_explicit(&mpca_retained, memory_order_relaxed) > limit)
+    mpca_source_release(limit);
 }
 
 mpca_seg *mpca_source_resize(mpca_seg *seg, size_t new_size)

@@ -262,6 +262,34 @@ END_TEST
 /* Blocks cached for MPCALLOC_PURGE_DELAY go back to the OS, oldest first,
  * and only those; "never" keeps them; 0 keeps nothing. (The times of
  * caching are set by hand: the clock is coarse.) */
+START_TEST(test_cache_follows_demand)
+{
+  /* the cache holds what was handed out lately beyond what is handed out
+   * now, and 64 MiB whatever: blocks that the program's new requests do
+   * not fit go */
+  enum { N = 48, M = 5 };
+  mpca_seg *small[N], *big[M];
+  for (int i = 0; i < N; i++)
+    small[i] = mpca_source_get(src, 4 * MIB);
+  for (int i = 0; i < N; i++)
+    mpca_source_put(small[i]);
+  /* 192 MiB were in use a moment ago: all of it stays */
+  ck_assert_uint_eq(mpca_source_cached(src), N * 4 * MIB);
+  /* blocks of 40 MiB: the 4 MiB ones (separate mappings) cannot serve them */
+  for (int i = 0; i < M; i++)
+    big[i] = mpca_source_get(src, 40 * MIB);
+  mpca_source_put(big[0]);
+  /* 200 MiB at the peak, 160 handed out: 40 MiB may stay cached, or the
+   * floor of 64 MiB */
+  ck_assert_uint_le(mpca_source_cached(src), 64 * MIB);
+  ck_assert_uint_ge(mpca_source_cached(src), 40 * MIB);
+  for (int i = 1; i < M; i++)
+    mpca_source_put(big[i]);
+  ck_assert_uint_ge(mpca_source_cached(src), 200 * MIB - 64 * MIB); /* the 40 MiB blocks: recent demand */
+  mpca_source_release(0);
+}
+END_TEST
+
 START_TEST(test_purge_delay)
 {
   mpca_opt[MPCA_OPT_PURGE_DELAY] = 1000;
@@ -322,6 +350,7 @@ int main(void)
   tcase_add_test(tc, test_keep_max);
   tcase_add_test(tc, test_retention_budget_oldest_first);
   tcase_add_test(tc, test_purge_delay);
+  tcase_add_test(tc, test_cache_follows_demand);
   suite_add_tcase(s, tc);
   return unit_run(s);
 }
