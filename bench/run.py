@@ -27,7 +27,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-PEERS = ("jemalloc", "tcmalloc", "mimalloc", "mimalloc3")
+PEERS = ("jemalloc", "tcmalloc", "mimalloc", "mimalloc3", "snmalloc", "rpmalloc")
 ALLOCATORS = ("glibc", "mpcalloc") + PEERS
 # Library file names of the peers, most preferred first.
 PEER_FILES = {
@@ -38,6 +38,9 @@ PEER_FILES = {
     # mimalloc 3 is not packaged in Debian 12: build a release tag and pass
     # --peer mimalloc3=PATH, or it is skipped with a note.
     "mimalloc3": ["libmimalloc.so.3"],
+    # Neither is packaged in Debian 12 either (see bench/README.md).
+    "snmalloc": ["libsnmallocshim.so"],
+    "rpmalloc": ["librpmalloc.so"],
 }
 # Exit codes of the workload programs (bench/bench.h).
 EXIT_VERIFY, EXIT_PRELOAD, EXIT_FLAGGED, EXIT_USAGE = 2, 3, 4, 64
@@ -975,7 +978,8 @@ def parse_args(argv):
     p.add_argument("--timeout", type=int, help="seconds before a run is killed "
                    "(default 600; 120 with --quick)")
     p.add_argument("--peer", action="append", default=[], metavar="NAME=PATH",
-                   help="library of a peer (jemalloc, tcmalloc, mimalloc, mimalloc3), if not found")
+                   help="library of a peer (jemalloc, tcmalloc, mimalloc, mimalloc3, snmalloc, rpmalloc), "
+                        "if not found")
     p.add_argument("--python", help="python3 of the python workload (default /usr/bin/python3)")
     p.add_argument("--cc", default="gcc", help="compiler of the gcc workload (default gcc)")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
