@@ -45,6 +45,9 @@
 #define NODE_WORDS ((MPCA_MAX_NODES + 63) / 64)
 
 static uint64_t node_cpus[MPCA_MAX_NODES][CPU_WORDS]; /* bit i: CPU i */
+/* Rows of node_cpus a load may have written (cleared by the next load
+ * only: the 32 KiB table is touched where nodes exist, not whole). */
+static int node_rows;
 static uint64_t node_online[NODE_WORDS];
 static int node_count = 1;
 static bool topology; /* read from sysfs */
@@ -174,9 +177,10 @@ static void set_policies(const uint64_t *allowed, int fd)
 int mpca_numa_load(const char *root)
 {
   char path[512], buf[4096];
-  for (int n = 0; n < MPCA_MAX_NODES; n++)
+  for (int n = 0; n < node_rows; n++)
     for (int w = 0; w < CPU_WORDS; w++)
       node_cpus[n][w] = 0;
+  node_rows = 0;
   for (int w = 0; w < NODE_WORDS; w++)
     node_online[w] = 0;
   node_count = 1;
@@ -196,6 +200,7 @@ int mpca_numa_load(const char *root)
     if (!(node_online[n / 64] & ((uint64_t)1 << (n % 64))))
       continue;
     count++;
+    node_rows = n + 1;
     build_path(path, sizeof path, root, n, "cpulist");
     if (read_file(path, buf, sizeof buf) && !parse_list(buf, node_cpus[n], MAX_CPUS))
       for (int w = 0; w < CPU_WORDS; w++)

@@ -90,19 +90,32 @@ void mpca_sources_init(void)
     atomic_store_explicit(&ready[i], 0, memory_order_relaxed);
 }
 
+/* Held while a source is set up, and across fork: a source that is not
+ * ready is touched by nobody but its first user. Walks over the sources
+ * (trims, fork) look at ready[] only, not at the sources: on some kernels
+ * a read of a page never written maps a fresh page as well. */
+static pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool is_ready(int i) { return atomic_load_explicit(&ready[i], memory_order_acquire) != 0; }
+
 /* Lock `s`, setting it up first if it was never used. */
 static void source_lock(mpca_source *s)
 {
-  pthread_mutex_lock(&s->lock);
   unsigned i = (unsigned)(s - sources);
-  if (mpca_unlikely(!atomic_load_explicit(&ready[i], memory_order_relaxed))) {
-    for (int b = 0; b < MPCA_SOURCE_NBINS; b++)
-      mpca_list_init(&s->bins[b]);
-    mpca_list_init(&s->lru);
-    s->naddr = 0; /* the index array, once mapped, is kept */
-    s->cached = 0;
-    atomic_store_explicit(&ready[i], 1, memory_order_relaxed);
+  if (mpca_unlikely(!is_ready((int)i))) {
+    pthread_mutex_lock(&setup_lock);
+    if (!is_ready((int)i)) {
+      pthread_mutex_init(&s->lock, NULL);
+      for (int b = 0; b < MPCA_SOURCE_NBINS; b++)
+        mpca_list_init(&s->bins[b]);
+      mpca_list_init(&s->lru);
+      s->naddr = 0; /* the index array, once mapped, is kept */
+      s->cached = 0;
+      atomic_store_explicit(&ready[i], 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&setup_lock);
   }
+  pthread_mutex_lock(&s->lock);
 }
 
 mpca_source *mpca_source_for_node(int node) { return &sources[mpca_source_index(node)]; }
@@ -111,7 +124,7 @@ mpca_source *mpca_source_for_node(int node) { return &sources[mpca_source_index(
  * node number), without touching it. */
 static int source_node(const mpca_source *s) { return mpca_source_node((unsigned)(s - sources)); }
 
-size_t mpca_source_cached(const mpca_source *s) { return s->cached; }
+size_t mpca_source_cached(const mpca_source *s) { return is_ready((int)(s - sources)) ? s->cached : 0; }
 
 /* Bin of a block of `size` bytes: 4 bins per doubling of its page count,
  * in size order, so every block of a higher bin is larger than any of a
@@ -569,7 +582,7 @@ static size_t trim_sources(cache_picker *pick, uint64_t arg)
   size_t released = 0;
   for (int i = 0; i < NSOURCES; i++) {
     mpca_source *s = &sources[i];
-    if (s->cached == 0)
+    if (!is_ready(i) || s->cached == 0)
       continue;
     mpca_list victims;
     mpca_list_init(&victims);
@@ -589,18 +602,24 @@ size_t mpca_source_decay(uint64_t now) { return trim_sources(cache_decay, now); 
 
 void mpca_sources_fork_prepare(void)
 {
+  pthread_mutex_lock(&setup_lock); /* no source becomes ready meanwhile */
   for (int i = 0; i < NSOURCES; i++)
-    pthread_mutex_lock(&sources[i].lock);
+    if (is_ready(i))
+      pthread_mutex_lock(&sources[i].lock);
 }
 
 void mpca_sources_fork_parent(void)
 {
   for (int i = NSOURCES; i-- > 0;)
-    pthread_mutex_unlock(&sources[i].lock);
+    if (is_ready(i))
+      pthread_mutex_unlock(&sources[i].lock);
+  pthread_mutex_unlock(&setup_lock);
 }
 
 void mpca_sources_fork_child(void)
 {
   for (int i = 0; i < NSOURCES; i++)
-    pthread_mutex_init(&sources[i].lock, NULL);
+    if (is_ready(i))
+      pthread_mutex_init(&sources[i].lock, NULL);
+  pthread_mutex_init(&setup_lock, NULL);
 }
