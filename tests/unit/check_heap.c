@@ -33,6 +33,14 @@ static void lfree(mpca_heap *h, void *p) { mpca_heap_free_local(h, mpca_registry
 /* A free by a thread with no heap: straight to the owner's queue. */
 static void rfree(void *p) { mpca_free_slow(p, mpca_registry_entry(p), &mpca_heap_none, "free"); }
 
+/* Everything of h is back: trimmed, no small block in use, abandoned. */
+static void ends_empty(mpca_heap *h)
+{
+  mpca_heap_trim(h);
+  ck_assert_uint_eq(h->small_used, 0);
+  mpca_heap_abandon(h);
+}
+
 /* Resident pages of [p, p + len) (whole pages inside it). */
 static size_t resident(void *p, size_t len)
 {
@@ -157,9 +165,7 @@ START_TEST(test_free_list_overflow_goes_back_to_runs)
   ck_assert_uint_gt(h->cnt.small_runs_released, released);
   ck_assert_int_eq(r0->state, MPCA_RUN_FREE);
   free(p);
-  mpca_heap_trim(h);
-  ck_assert_uint_eq(h->small_used, 0);
-  mpca_heap_abandon(h);
+  ends_empty(h);
 }
 END_TEST
 
@@ -345,9 +351,7 @@ START_TEST(test_idle_owner_queue_settled_by_sender)
     ck_assert_uint_lt(atomic_load(&h->queued), (size_t)1 << 20); /* settled */
     ck_assert_uint_gt(h->cnt.segs_released, released);
   }
-  mpca_heap_trim(h);
-  ck_assert_uint_eq(h->small_used, 0);
-  mpca_heap_abandon(h);
+  ends_empty(h);
 }
 END_TEST
 
