@@ -37,6 +37,7 @@ static void rehome_list(mpca_list *list, mpca_source *s, int node)
 static void rehome(mpca_heap *h, int node)
 {
   mpca_source *s = mpca_source_for_node(node);
+  mpca_heap_enter(h);
   mpca_heap_drain(h);
   /* The free and foreign lists may hold blocks of other heaps of the old
    * node: they go back to their owners, and the heap's own to their runs
@@ -49,6 +50,7 @@ static void rehome(mpca_heap *h, int node)
   rehome_list(&h->medium_segs, s, node);
   h->node = node;
   h->source = s;
+  mpca_heap_leave(h);
 }
 
 int mpca_numa_rebind(void)

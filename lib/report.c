@@ -92,8 +92,11 @@ static bool listed(unsigned i, uint64_t mapped, uint64_t in_use, uint64_t cached
 void mpca_report_gather(mpca_report *r)
 {
   mpca_heap *me = mpca_heap_mine();
-  if (me != NULL)
+  if (me != NULL) { /* its runs: a settler may be at them otherwise */
+    mpca_heap_enter(me);
     mpca_small_sync_stats(me);
+    mpca_heap_leave(me);
+  }
   memset(&r->s, 0, sizeof r->s);
   memset(r->cls_count, 0, sizeof r->cls_count);
   memset(r->cls_runs, 0, sizeof r->cls_runs);
