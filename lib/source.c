@@ -30,11 +30,13 @@ _Atomic size_t mpca_retained;
 
 /* What the cache may hold follows what the program uses: the sources'
  * demand is the bytes they have handed out (mapped less cached), and the
- * cache keeps at most the demand's peak over the last one or two purge
- * delays less the demand now (a solver's arrays between two iterations
- * stay cached; the blocks of a churning program that will never be asked
- * for again go), and RETAIN_FLOOR whatever, within MPCALLOC_RETAIN_MAX.
- * The peak is kept per window of one purge delay, this one and the last. */
+ * cache keeps at most the larger of the demand's peak over the last one or
+ * two purge delays less the demand now (a solver's arrays between two
+ * iterations stay cached) and the demand now (mimalloc-bench's
+ * malloc-large, which replaces one of 20 buffers of 5-25 MiB at a time,
+ * needs about that much to find fits: half of it made it 1.4 x slower),
+ * and RETAIN_FLOOR whatever, within MPCALLOC_RETAIN_MAX. The peak is kept
+ * per window of one purge delay, this one and the last. */
 #define RETAIN_FLOOR ((size_t)64 << 20)
 static _Atomic size_t demand_peak[2];
 static _Atomic uint64_t demand_window;
@@ -73,6 +75,8 @@ static size_t retain_limit(void)
   size_t p1 = atomic_load_explicit(&demand_peak[1], memory_order_relaxed);
   size_t peak = p0 > p1 ? p0 : p1, d = demand_now();
   size_t room = peak > d ? peak - d : 0;
+  if (room < d) /* a program replacing big buffers reuses about what it uses */
+    room = d;
   if (room < RETAIN_FLOOR)
     room = RETAIN_FLOOR;
   return room < max ? room : max;
