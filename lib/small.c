@@ -45,28 +45,27 @@
 #define LAST_RUN ((uint64_t)1 << (MPCA_RUNS_PER_SEG - 1))
 #define ALL_RUNS (RUNS_MASK & ~(uint64_t)1 & ~(MPCA_HARDENED_ON ? LAST_RUN : 0))
 
-/* Hardened build: the guard pages of the small macro block `ss` on or off.
- * False when the kernel refused. */
-static bool guards(mpca_small_seg *ss, bool on)
+/* Hardened build: the guard pages of the small macro block `ss` set,
+ * unless it has them already (reused from the cache: its guard pages stay
+ * while it is cached, see source.c). False when the kernel refused. */
+static bool guards_on(mpca_small_seg *ss)
 {
+#ifdef MPCA_HARDENED
+  if (ss->hdr.guards == MPCA_GUARDS_SMALL)
+    return true;
   size_t page = mpca_os_page_size();
   size_t hdr = mpca_align_up(sizeof *ss, page);
   char *last = (char *)ss + (MPCA_RUNS_PER_SEG - 1) * MPCA_RUN_SIZE;
-  bool head = mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, on);
-  bool tail = mpca_os_guard(last, MPCA_RUN_SIZE, on);
+  ss->hdr.guards = MPCA_GUARDS_SMALL; /* what the source lifts, whatever happens next */
+  bool head = mpca_os_guard((char *)ss + hdr, MPCA_RUN_SIZE - hdr, true);
+  bool tail = mpca_os_guard(last, MPCA_RUN_SIZE, true);
   return head && tail;
+#else
+  (void)ss;
+  return true;
+#endif
 }
 
-/* Give a small macro block back to its source. In the hardened build its
- * guard pages go first (any kind may reuse it): when the kernel refuses,
- * the block is unmapped instead of cached. */
-static void seg_give_back(mpca_seg *seg)
-{
-  if (MPCA_HARDENED_ON && !guards((mpca_small_seg *)seg, false))
-    mpca_source_unmap(seg);
-  else
-    mpca_source_put(seg);
-}
 /* Fully free small macro blocks a heap keeps before giving them back. */
 #define SMALL_EMPTY_KEEP 1
 /* Bytes of never-used slots linked at one refill (bounded by a run). */
@@ -208,12 +207,13 @@ void **mpca_run_carve(mpca_run *r, unsigned *count)
 
 static mpca_small_seg *small_seg_new(mpca_heap *h)
 {
-  mpca_seg *seg = mpca_source_get(h->source, MPCA_SEG_SIZE);
+  mpca_seg *seg = MPCA_HARDENED_ON ? mpca_source_get_guarded(h->source, MPCA_SEG_SIZE, MPCA_GUARDS_SMALL)
+                                   : mpca_source_get(h->source, MPCA_SEG_SIZE);
   if (seg == NULL)
     return NULL;
   mpca_small_seg *ss = (mpca_small_seg *)seg;
-  if (MPCA_HARDENED_ON && !guards(ss, true)) {
-    seg_give_back(seg);
+  if (MPCA_HARDENED_ON && !guards_on(ss)) {
+    mpca_source_put(seg); /* (with its guard pages, hardened build) */
     return NULL;
   }
   seg->kind = MPCA_KIND_SMALL;
@@ -301,7 +301,7 @@ size_t mpca_small_release_empty(mpca_heap *h, unsigned keep)
     h->cnt.segs_released++;
     released += seg->size;
     mpca_registry_set_small(seg, NULL);
-    seg_give_back(seg);
+    mpca_source_put(seg); /* (with its guard pages, hardened build) */
   }
   return released;
 }
