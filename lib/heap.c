@@ -13,6 +13,7 @@
 #include <string.h>
 #include "mpca_config.h"
 #include "mpca_error.h"
+#include "mpca_guarded.h"
 #include "mpca_heap.h"
 #include "mpca_huge.h"
 #include "mpca_list.h"
@@ -276,6 +277,12 @@ void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
   case MPCA_KIND_SMALL: mpca_small_free(h, seg, p, fn); break;
   case MPCA_KIND_MEDIUM: mpca_medium_free(h, seg, p, fn); break;
   case MPCA_KIND_HUGE: mpca_huge_free(h, seg, p, fn); break;
+  case MPCA_KIND_GUARDED:
+    if (MPCA_HARDENED_ON) {
+      mpca_guarded_free(seg, p, fn);
+      break;
+    }
+    /* fall through */
   default: mpca_bad_pointer(fn, p, "double free or invalid pointer (memory is not allocated)"); break;
   }
 }

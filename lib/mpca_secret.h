@@ -50,4 +50,49 @@ MPCA_INLINE void *mpca_link_next(const void *at) { return mpca_link_dec(at, *(vo
 /* Links the free block `at` to `next`. */
 MPCA_INLINE void mpca_link_set(void *at, const void *next) { *(void **)at = mpca_link_enc(at, next); }
 
+/* ---- hardened build: the fill of free blocks ---------------------------- */
+
+/* A free block's first bytes (at most this many) hold a fill, written
+ * when it is freed and checked when it is handed out again: a write after
+ * free into them is caught then. One cache line, the one a free list's
+ * link is written to anyway, so the check costs no cache miss. */
+#define MPCA_HARD_FILL_BYTES 64
+#define MPCA_HARD_FILL_WORDS (MPCA_HARD_FILL_BYTES / 8)
+
+/* Words of a block of `size` bytes that carry the fill. */
+MPCA_INLINE unsigned mpca_hard_fill_words(size_t size)
+{
+  return size >= MPCA_HARD_FILL_BYTES ? MPCA_HARD_FILL_WORDS : (unsigned)(size / 8);
+}
+
+/* Words [from, to) of the free block `p` get the fill (mpca_free_mark). */
+MPCA_INLINE void mpca_hard_fill(void *p, unsigned from, unsigned to)
+{
+  uintptr_t *w = p;
+  for (unsigned i = from; i < to; i++)
+    w[i] = mpca_free_mark;
+}
+
+/* Whether words [from, to) of `p` all still hold the fill. */
+MPCA_INLINE bool mpca_hard_filled(const void *p, unsigned from, unsigned to)
+{
+  const uintptr_t *w = p;
+  uintptr_t diff = 0;
+  for (unsigned i = from; i < to; i++)
+    diff |= w[i] ^ mpca_free_mark;
+  return diff == 0;
+}
+
+/* The first byte of words [from, to) of `p` that differs from the fill
+ * (`to` * 8 when none does), for the report. */
+MPCA_INLINE size_t mpca_hard_fill_damage(const void *p, unsigned from, unsigned to)
+{
+  const unsigned char *b = p;
+  uintptr_t mark = mpca_free_mark;
+  for (size_t i = (size_t)from * 8; i < (size_t)to * 8; i++)
+    if (b[i] != ((const unsigned char *)&mark)[i % 8])
+      return i;
+  return (size_t)to * 8;
+}
+
 #endif

@@ -39,6 +39,7 @@
 #include "mpcalloc.h"
 #include "mpca_alloc.h"
 #include "mpca_config.h"
+#include "mpca_guarded.h"
 #include "mpca_heap.h"
 #include "mpca_numa.h"
 #include "mpca_os.h"
@@ -67,6 +68,8 @@ static void in_trim(void)
     mpca_heap_trim(h);
     mpca_heap_purge(h);
   }
+  if (MPCA_HARDENED_ON)
+    mpca_guarded_release();
   mpca_source_release(0);
 }
 
