@@ -253,7 +253,7 @@ static void cache_remove(mpca_source *s, mpca_seg *seg)
 #define SHRINK_MIN ((size_t)256 << 10)
 static bool taken_whole(const mpca_seg *seg, size_t size)
 {
-  return seg->size >= size && seg->size - mpca_align_up(size, MPCA_SEG_SIZE) < MPCA_SEG_SIZE &&
+  return seg->size >= size && seg->size < mpca_align_up(size, MPCA_SEG_SIZE) + MPCA_SEG_SIZE &&
          !(seg->size - size >= SHRINK_MIN && seg->size > 2 * size);
 }
 
