@@ -47,8 +47,8 @@ static bool small_describe(const mpca_small_seg *ss, uintptr_t a, char *buf, siz
       const mpca_size_class *c = &mpca_classes[cls];
       const char *run = (const char *)ss + (MPCA_RUNS_PER_SEG - 2) * MPCA_RUN_SIZE;
       const char *last = run + (size_t)(c->nslots - 1) * c->size;
-      mpca_snprintf(buf, n, "heap overflow, %zu bytes past the end of block %p (size class %zu bytes)",
-                    (size_t)(a - (uintptr_t)last) - c->size, (const void *)last, (size_t)c->size);
+      mpca_snprintf(buf, n, "heap overflow at byte %zu of block %p (size class %zu bytes)",
+                    (size_t)(a - (uintptr_t)last), (const void *)last, (size_t)c->size);
     }
     return true;
   }
@@ -67,8 +67,8 @@ static bool huge_describe(const mpca_seg *seg, uintptr_t a, char *buf, size_t n)
     return true;
   }
   if (off >= seg->size - page && off < seg->size) {
-    mpca_snprintf(buf, n, "heap overflow, %zu bytes past the end of block %p (%zu bytes)",
-                  (size_t)(a - (uintptr_t)p) - seg->req_size, (const void *)p, seg->req_size);
+    mpca_snprintf(buf, n, "heap overflow at byte %zu of block %p (%zu bytes)", (size_t)(a - (uintptr_t)p),
+                  (const void *)p, seg->req_size);
     return true;
   }
   return false;

@@ -377,8 +377,8 @@ bool mpca_guarded_describe(const mpca_seg *seg, const void *addr, char *buf, siz
   unsigned i = a < base ? 0 : (unsigned)((a - base) / gs->stride) + 1;
   if (i > 0 && (gs->taken >> (i - 1)) & 1) {
     const char *p = slot_at(gs, i - 1) + gs->off[i - 1];
-    mpca_snprintf(buf, n, "heap overflow, %zu bytes past the end of block %p (%zu bytes)",
-                  (size_t)(a - (uintptr_t)p) - gs->req[i - 1], (const void *)p, (size_t)gs->req[i - 1]);
+    mpca_snprintf(buf, n, "heap overflow at byte %zu of block %p (%zu bytes)", (size_t)(a - (uintptr_t)p),
+                  (const void *)p, (size_t)gs->req[i - 1]);
   } else if (i < gs->nslots && (gs->taken >> i) & 1) {
     const char *p = slot_at(gs, i) + gs->off[i];
     mpca_snprintf(buf, n, "heap underflow, %zu bytes before block %p (%zu bytes)", (size_t)((uintptr_t)p - a),

@@ -38,6 +38,7 @@ MPCA_INLINE bool mpca_heap_free_foreign_fast(mpca_heap *h, const mpca_small_seg 
   void **b = p;
   mpca_link_set(b, h->foreign[cls]);
   b[1] = (void *)mpca_free_mark;
+  mpca_small_hard_fill(b, (unsigned)cls);
   h->foreign[cls] = b;
   h->classes_used |= (uint64_t)1 << cls;
   if (mpca_unlikely(++h->nforeign[cls] > mpca_classes[cls].foreign_max))

@@ -114,19 +114,53 @@ MPCA_INLINE uint64_t *mpca_small_taken(mpca_small_seg *ss, const void *p, uint64
 }
 #endif
 
+/* Hardened build: words 2 and up of the first MPCA_HARD_FILL_BYTES of the
+ * free block `b` of class `cls` get the fill (word 0 is its link, word 1
+ * its free mark, both set by the caller), checked when it is handed out
+ * again (mpca_small_hard_taken). */
+MPCA_INLINE void mpca_small_hard_fill(void *b, unsigned cls)
+{
+  if (MPCA_HARDENED_ON)
+    mpca_hard_fill(b, 2, mpca_hard_fill_words(mpca_classes[cls].size));
+  else
+    (void)b, (void)cls;
+}
+
 /* Hardened build: a block popped from a heap's free list must be a free
- * slot of one of its runs (`mine`: the registry or the header says so):
- * else a freed block was written to, or the list forged. Marks the slot
- * allocated. */
+ * slot of one of its runs (`mine`: the registry or the header says so),
+ * its fill intact, and the next block of the list none or a free slot of
+ * the same macro block: else the process aborts, naming the block (a
+ * write after free, mpca_small_hard_damaged) or the list (forged,
+ * mpca_small_corrupt). Marks the slot allocated. */
 MPCA_INTERNAL MPCA_COLD __attribute__((noreturn)) void mpca_small_corrupt(const void *p);
+MPCA_INTERNAL MPCA_COLD __attribute__((noreturn)) void mpca_small_hard_damaged(const void *p, bool drained);
+#ifdef MPCA_HARDENED
+/* Whether `q`, the link of a block of `ss`, is a free slot of ss (or none). */
+MPCA_INLINE bool mpca_small_hard_next_ok(mpca_small_seg *ss, const void *q)
+{
+  uint64_t bit;
+  if (q == NULL)
+    return true;
+  if (mpca_small_seg_of(q) != ss || !mpca_run_is_slot(mpca_small_run_of(ss, q), mpca_small_run_off(q)))
+    return false;
+  return !(*mpca_small_taken(ss, q, &bit) & bit);
+}
+#endif
 MPCA_INLINE void mpca_small_hard_taken(void *p, bool mine)
 {
 #ifdef MPCA_HARDENED
   uint64_t bit;
   uint64_t *w;
-  if (mpca_unlikely(!mine || !mpca_small_marked_free(p)))
+  if (mpca_unlikely(!mine))
     mpca_small_corrupt(p);
-  w = mpca_small_taken(mpca_small_seg_of(p), p, &bit);
+  mpca_small_seg *ss = mpca_small_seg_of(p);
+  mpca_run *r = mpca_small_run_of(ss, p);
+  if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_run_off(p))))
+    mpca_small_corrupt(p);
+  if (mpca_unlikely(!mpca_hard_filled(p, 1, mpca_hard_fill_words(mpca_classes[r->cls].size)) ||
+                    !mpca_small_hard_next_ok(ss, mpca_link_next(p))))
+    mpca_small_hard_damaged(p, false);
+  w = mpca_small_taken(ss, p, &bit);
   if (mpca_unlikely(*w & bit))
     mpca_small_corrupt(p);
   *w |= bit;
@@ -164,6 +198,7 @@ MPCA_INLINE void mpca_small_put_local(mpca_heap *h, mpca_run *r, void *p)
   void **b = p;
   mpca_link_set(b, r->local_free);
   b[1] = (void *)mpca_free_mark;
+  mpca_small_hard_fill(b, r->cls);
   r->local_free = b;
   if (mpca_unlikely(--r->used == 0))
     mpca_small_run_event(h, r);

@@ -173,10 +173,12 @@ static void **carve_shuffled(char *first, size_t size, unsigned n)
     order[i - 1] = order[j];
     order[j] = t;
   }
+  unsigned fill = mpca_hard_fill_words(size);
   for (unsigned i = 0; i < n; i++) {
     char *b = first + order[i] * size;
     mpca_link_set(b, i + 1 < n ? first + order[i + 1] * size : NULL);
     ((void **)b)[1] = (void *)mpca_free_mark;
+    mpca_hard_fill(b, 2, fill);
   }
   return (void **)(first + order[0] * size);
 }
@@ -431,6 +433,19 @@ void mpca_small_corrupt(const void *p)
              p);
 }
 
+void mpca_small_hard_damaged(const void *p, bool drained)
+{
+  const mpca_size_class *c = &mpca_classes[mpca_small_run_of(mpca_small_seg_of(p), p)->cls];
+  char where[40] = "in its first 8 bytes"; /* the link: checked through where it leads */
+#ifdef MPCA_HARDENED
+  if (drained || mpca_small_hard_next_ok(mpca_small_seg_of(p), mpca_link_next(p)))
+    mpca_snprintf(where, sizeof where, "at byte %zu", mpca_hard_fill_damage(p, 1, mpca_hard_fill_words(c->size)));
+#endif
+  mpca_fatal("mpcalloc: write after free: block %p (size class %zu bytes) was written %s after it was freed "
+             "(or overrun by the block before it; found when %s); aborting\n",
+             p, (size_t)c->size, where, drained ? "its owner took it back" : "it was handed out again");
+}
+
 void mpca_small_put_chain(mpca_heap *h, mpca_run *r, void *first, void *last, unsigned n)
 {
   mpca_link_set(last, r->local_free);
@@ -446,6 +461,8 @@ void mpca_small_free_drained(mpca_heap *h, void *p)
   if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_run_off(p))))
     mpca_fatal("mpcalloc: heap corruption: remote-freed block %p is not a slot of heap %p; aborting\n", p,
                (void *)h);
+  if (MPCA_HARDENED_ON && mpca_unlikely(!mpca_hard_filled(p, 1, mpca_hard_fill_words(mpca_classes[r->cls].size))))
+    mpca_small_hard_damaged(p, true); /* written to since another thread freed it */
   if (mpca_unlikely(!mpca_small_hard_release(p))) {
     /* hardened build: freed twice, by threads whose marks crossed */
     mpca_bad_pointer("free", p, "double free (block is already free; found when its owner took it back)");
@@ -467,6 +484,7 @@ static int check_foreign(mpca_seg *seg, void *p, const char *fn)
     return -1;
   }
   ((void **)p)[1] = (void *)mpca_free_mark;
+  mpca_small_hard_fill(p, (unsigned)cls);
   return cls;
 }
 
