@@ -8,6 +8,7 @@
 #   tests/stats     statistics, reports at exit, the launcher, mpcalloc report
 #   tests/mpi       MPI jobs under the launcher (Open MPI), LAMMPS
 #   tests/layers    the include graph of lib/ has no cycle (doc/DESIGN.md)
+#   tests/planted   planted heap bugs, each with the outcome the build promises
 UNIT_TESTS = \
 	tests/unit/check_size_classes \
 	tests/unit/check_run \
@@ -87,15 +88,16 @@ include tests/stats/local.mk
 include tests/mpi/local.mk
 include tests/inject/local.mk
 include tests/fuzz/local.mk
+include tests/planted/local.mk
 
 LAYER_TESTS = tests/layers/layers.sh
 EXTRA_DIST += $(LAYER_TESTS)
 
 if ENABLE_TESTS
-check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS) $(INJECT_PROGS)
+check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS) $(INJECT_PROGS) $(PLANTED_PROGS)
 check_LTLIBRARIES = $(INTEGRATION_LIBS) $(INJECT_LIBS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS) $(MPI_TESTS) $(PKG_TESTS) \
-	$(LAYER_TESTS) $(INJECT_TESTS) $(FUZZ_TESTS)
+	$(LAYER_TESTS) $(INJECT_TESTS) $(FUZZ_TESTS) $(PLANTED_TESTS)
 endif
 
 # The long tests (2 minutes of fuzzing, the 64-thread soak) start after the
@@ -116,7 +118,7 @@ check-unit:
 # own): the unit tests and every test of the real library but the long and
 # the machine-level ones (soak, fuzzing, purge counts, valgrind, NUMA VM,
 # MPI, packaging).
-HARDENED_TESTS = $(UNIT_TESTS) $(INTEGRATION_CORE_TESTS) tests/inject/inject_sweep
+HARDENED_TESTS = $(UNIT_TESTS) $(INTEGRATION_CORE_TESTS) tests/inject/inject_sweep $(PLANTED_TESTS)
 check-hardened:
 	@grep -q -- '-DMPCA_HARDENED' Makefile || { echo "check-hardened: configure with --enable-hardened first" >&2; exit 1; }
 	MPCA_CHECK_QUICK=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(HARDENED_TESTS)"
