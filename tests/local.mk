@@ -23,6 +23,7 @@ UNIT_TESTS = \
 	tests/unit/check_report \
 	tests/unit/check_os_fault \
 	tests/unit/check_huge \
+	tests/unit/check_guarded \
 	tests/fuzz/replay
 
 UNIT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -81,6 +82,10 @@ tests_unit_check_huge_SOURCES = tests/unit/check_huge.c tests/unit/unit.h
 tests_unit_check_huge_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_check_huge_LDADD = $(UNIT_TEST_LIBS)
 tests_unit_check_huge_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_guarded_SOURCES = tests/unit/check_guarded.c tests/unit/unit.h
+tests_unit_check_guarded_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_guarded_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_guarded_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 
 include tests/integration.mk
 include tests/numa/local.mk
