@@ -47,8 +47,8 @@
 #include "workload.h"
 
 /* A child gets this long; the workload takes a few milliseconds. */
-#define CHILD_SECONDS 20
-#define LOCK_SECONDS 5
+#define CHILD_SECONDS 150
+#define LOCK_SECONDS 60
 /* Failed runs reported before the sweep gives up (a hang costs CHILD_SECONDS). */
 #define MAX_PROBLEMS 5
 /* Every QUICK_STRIDE-th N only, with MPCA_CHECK_QUICK (a prime, so that
