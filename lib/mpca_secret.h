@@ -83,6 +83,38 @@ MPCA_INLINE bool mpca_hard_filled(const void *p, unsigned from, unsigned to)
   return diff == 0;
 }
 
+/* The same for a small block, whose first 16 bytes are its link and its
+ * free mark: its fill is the 16-byte lines 1 to `lines` (at most 3: the
+ * rest of the first 64 bytes; mpca_small_fill_lines), written and checked
+ * 16 bytes at a time. `p` is 16-byte aligned. */
+/* 16 bytes (GCC's vector extension: SSE2 on x86-64), for the lines. */
+typedef uint64_t mpca_line __attribute__((vector_size(16)));
+
+MPCA_INLINE void mpca_hard_fill_lines_set(void *p, unsigned lines)
+{
+  mpca_line m = {mpca_free_mark, mpca_free_mark};
+  mpca_line *l = p;
+  switch (lines) {
+  case 3: l[3] = m; /* fall through */
+  case 2: l[2] = m; /* fall through */
+  case 1: l[1] = m; /* fall through */
+  default: break;
+  }
+}
+
+MPCA_INLINE bool mpca_hard_fill_lines_ok(const void *p, unsigned lines)
+{
+  mpca_line m = {mpca_free_mark, mpca_free_mark}, diff = {0, 0};
+  const mpca_line *l = p;
+  switch (lines) {
+  case 3: diff |= l[3] ^ m; /* fall through */
+  case 2: diff |= l[2] ^ m; /* fall through */
+  case 1: diff |= l[1] ^ m; /* fall through */
+  default: break;
+  }
+  return (diff[0] | diff[1]) == 0;
+}
+
 /* The first byte of words [from, to) of `p` that differs from the fill
  * (`to` * 8 when none does), for the report. */
 MPCA_INLINE size_t mpca_hard_fill_damage(const void *p, unsigned from, unsigned to)

@@ -118,54 +118,61 @@ MPCA_INLINE uint64_t *mpca_small_taken(mpca_small_seg *ss, const void *p, uint64
  * free block `b` of class `cls` get the fill (word 0 is its link, word 1
  * its free mark, both set by the caller), checked when it is handed out
  * again (mpca_small_hard_taken). */
+static_assert(MPCA_ALIGNMENT == 16 && MPCA_SMALL_QUANTUM_MAX >= MPCA_HARD_FILL_BYTES,
+              "class c < 4 has 16 (c + 1) bytes: its fill is c lines past the first, at most 3");
+MPCA_INLINE unsigned mpca_small_fill_lines(unsigned cls) { return cls < 3 ? cls : 3; }
+
 MPCA_INLINE void mpca_small_hard_fill(void *b, unsigned cls)
 {
   if (MPCA_HARDENED_ON)
-    mpca_hard_fill(b, 2, mpca_hard_fill_words(mpca_classes[cls].size));
+    mpca_hard_fill_lines_set(b, mpca_small_fill_lines(cls));
   else
     (void)b, (void)cls;
 }
 
 /* Hardened build: a block popped from a heap's free list must be a free
  * slot of one of its runs (`mine`: the registry or the header says so),
- * its fill intact, and the next block of the list none or a free slot of
- * the same macro block: else the process aborts, naming the block (a
+ * its fill intact, and the next block of the list none or in the same
+ * macro block (checked in full when it is handed out): else the process
+ * aborts, naming the block (a
  * write after free, mpca_small_hard_damaged) or the list (forged,
- * mpca_small_corrupt). Marks the slot allocated. */
+ * mpca_small_corrupt). Marks the slot allocated. A block of another heap
+ * (a foreign refill) is checked by mpca_small_hard_foreign. */
 MPCA_INTERNAL MPCA_COLD __attribute__((noreturn)) void mpca_small_corrupt(const void *p);
-MPCA_INTERNAL MPCA_COLD __attribute__((noreturn)) void mpca_small_hard_damaged(const void *p, bool drained);
-#ifdef MPCA_HARDENED
-/* Whether `q`, the link of a block of `ss`, is a free slot of ss (or none). */
-MPCA_INLINE bool mpca_small_hard_next_ok(mpca_small_seg *ss, const void *q)
-{
-  uint64_t bit;
-  if (q == NULL)
-    return true;
-  if (mpca_small_seg_of(q) != ss || !mpca_run_is_slot(mpca_small_run_of(ss, q), mpca_small_run_off(q)))
-    return false;
-  return !(*mpca_small_taken(ss, q, &bit) & bit);
-}
-#endif
-MPCA_INLINE void mpca_small_hard_taken(void *p, bool mine)
+/* `link_bad`: its link leads nowhere it may; `drained`: found as its owner
+ * took it back from the remote-free queue. */
+MPCA_INTERNAL MPCA_COLD __attribute__((noreturn)) void mpca_small_hard_damaged(const void *p, bool link_bad,
+                                                                              bool drained);
+/* Hardened build: a block of another heap handed out from a foreign refill
+ * must be a small block marked free, its fill intact, its link none or
+ * another small block. Its owner's bitmap still counts it taken (the owner
+ * never saw it freed), which it is again. */
+MPCA_INTERNAL MPCA_NOINLINE void mpca_small_hard_foreign(void *p);
+MPCA_INLINE void mpca_small_hard_taken(void *p, unsigned cls, bool mine)
 {
 #ifdef MPCA_HARDENED
   uint64_t bit;
   uint64_t *w;
-  if (mpca_unlikely(!mine))
-    mpca_small_corrupt(p);
+  if (!mine) {
+    mpca_small_hard_foreign(p);
+    return;
+  }
   mpca_small_seg *ss = mpca_small_seg_of(p);
   mpca_run *r = mpca_small_run_of(ss, p);
-  if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_run_off(p))))
+  if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_run_off(p)) || r->cls != cls))
     mpca_small_corrupt(p);
-  if (mpca_unlikely(!mpca_hard_filled(p, 1, mpca_hard_fill_words(mpca_classes[r->cls].size)) ||
-                    !mpca_small_hard_next_ok(ss, mpca_link_next(p))))
-    mpca_small_hard_damaged(p, false);
+  void *next = mpca_link_next(p);
+  if (mpca_unlikely(next != NULL && mpca_small_seg_of(next) != ss))
+    mpca_small_hard_damaged(p, true, false);
+  if (mpca_unlikely(!mpca_small_marked_free(p) ||
+                    !mpca_hard_fill_lines_ok(p, mpca_small_fill_lines(cls))))
+    mpca_small_hard_damaged(p, false, false);
   w = mpca_small_taken(ss, p, &bit);
   if (mpca_unlikely(*w & bit))
     mpca_small_corrupt(p);
   *w |= bit;
 #else
-  (void)p, (void)mine;
+  (void)p, (void)cls, (void)mine;
 #endif
 }
 

@@ -173,12 +173,12 @@ static void **carve_shuffled(char *first, size_t size, unsigned n)
     order[i - 1] = order[j];
     order[j] = t;
   }
-  unsigned fill = mpca_hard_fill_words(size);
+  unsigned lines = mpca_small_fill_lines(mpca_small_class(size));
   for (unsigned i = 0; i < n; i++) {
     char *b = first + order[i] * size;
     mpca_link_set(b, i + 1 < n ? first + order[i + 1] * size : NULL);
     ((void **)b)[1] = (void *)mpca_free_mark;
-    mpca_hard_fill(b, 2, fill);
+    mpca_hard_fill_lines_set(b, lines);
   }
   return (void **)(first + order[0] * size);
 }
@@ -367,9 +367,7 @@ static mpca_run *next_run(mpca_heap *h, unsigned cls)
 static void **refill(mpca_heap *h, unsigned cls)
 {
   void **list = h->foreign[cls];
-  /* (the hardened build keeps the allocation bitmap of a run with its
-   * owner: another heap's blocks only go home) */
-  if (!MPCA_HARDENED_ON && list != NULL && h->nforeign[cls] >= mpca_classes[cls].foreign_max / 4) {
+  if (list != NULL && h->nforeign[cls] >= mpca_classes[cls].foreign_max / 4) {
     h->tc_count[cls] = h->nforeign[cls];
     h->foreign[cls] = NULL;
     h->nforeign[cls] = 0;
@@ -404,7 +402,7 @@ void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
     return NULL;
   h->classes_used |= (uint64_t)1 << cls;
   if (MPCA_HARDENED_ON)
-    mpca_small_hard_taken(p, mpca_small_seg_of(p)->hdr.owner == h);
+    mpca_small_hard_taken(p, cls, mpca_small_seg_of(p)->hdr.owner == h);
   h->free[cls] = mpca_link_next(p);
   p[1] = NULL;
   return p;
@@ -433,17 +431,47 @@ void mpca_small_corrupt(const void *p)
              p);
 }
 
-void mpca_small_hard_damaged(const void *p, bool drained)
+void mpca_small_hard_damaged(const void *p, bool link_bad, bool drained)
 {
   const mpca_size_class *c = &mpca_classes[mpca_small_run_of(mpca_small_seg_of(p), p)->cls];
   char where[40] = "in its first 8 bytes"; /* the link: checked through where it leads */
-#ifdef MPCA_HARDENED
-  if (drained || mpca_small_hard_next_ok(mpca_small_seg_of(p), mpca_link_next(p)))
+  if (!link_bad)
     mpca_snprintf(where, sizeof where, "at byte %zu", mpca_hard_fill_damage(p, 1, mpca_hard_fill_words(c->size)));
-#endif
   mpca_fatal("mpcalloc: write after free: block %p (size class %zu bytes) was written %s after it was freed "
              "(or overrun by the block before it; found when %s); aborting\n",
              p, (size_t)c->size, where, drained ? "its owner took it back" : "it was handed out again");
+}
+
+/* Whether `q` is a small block of any heap (a slot start of a run in use),
+ * or none. */
+static bool small_block_or_none(const void *q)
+{
+  if (q == NULL)
+    return true;
+  return (mpca_registry_entry(q) & MPCA_REG_SMALL) && mpca_small_block_class(mpca_small_seg_of(q), q) >= 0;
+}
+
+void mpca_small_hard_foreign(void *p)
+{
+  if (mpca_unlikely(p == NULL || !small_block_or_none(p)))
+    mpca_small_corrupt(p);
+  if (mpca_unlikely(!small_block_or_none(mpca_link_next(p))))
+    mpca_small_hard_damaged(p, true, false);
+  int cls = mpca_small_block_class(mpca_small_seg_of(p), p);
+  if (mpca_unlikely(!mpca_small_marked_free(p) ||
+                    !mpca_hard_fill_lines_ok(p, mpca_small_fill_lines((unsigned)cls))))
+    mpca_small_hard_damaged(p, false, false);
+#ifdef MPCA_HARDENED
+  /* The owner freed it too (its bit is clear): a double free whose first
+   * free brought the block here. The owner changes other bits of the word
+   * meanwhile, never this one while the block is out (a relaxed load). */
+  uint64_t bit;
+  uint64_t *w = mpca_small_taken(mpca_small_seg_of(p), p, &bit);
+  if (mpca_unlikely(!(__atomic_load_n(w, __ATOMIC_RELAXED) & bit)))
+    mpca_fatal("mpcalloc: free(%p): double free (block is already free; found when another thread handed it "
+               "out); aborting\n",
+               p); /* (even with MPCALLOC_ON_ERROR=warn: it is in two free lists) */
+#endif
 }
 
 void mpca_small_put_chain(mpca_heap *h, mpca_run *r, void *first, void *last, unsigned n)
@@ -461,8 +489,9 @@ void mpca_small_free_drained(mpca_heap *h, void *p)
   if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_run_off(p))))
     mpca_fatal("mpcalloc: heap corruption: remote-freed block %p is not a slot of heap %p; aborting\n", p,
                (void *)h);
-  if (MPCA_HARDENED_ON && mpca_unlikely(!mpca_hard_filled(p, 1, mpca_hard_fill_words(mpca_classes[r->cls].size))))
-    mpca_small_hard_damaged(p, true); /* written to since another thread freed it */
+  if (MPCA_HARDENED_ON && mpca_unlikely(!mpca_small_marked_free(p) ||
+                                        !mpca_hard_fill_lines_ok(p, mpca_small_fill_lines(r->cls))))
+    mpca_small_hard_damaged(p, false, true); /* written to since another thread freed it */
   if (mpca_unlikely(!mpca_small_hard_release(p))) {
     /* hardened build: freed twice, by threads whose marks crossed */
     mpca_bad_pointer("free", p, "double free (block is already free; found when its owner took it back)");

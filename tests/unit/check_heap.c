@@ -385,14 +385,10 @@ START_TEST(test_foreign_reused_from_a_quarter)
     ffree(b, blocks[i]);
   ck_assert_uint_eq(b->nforeign[cls], n);
   q = salloc(b, 80);
-  if (MPCA_HARDENED_ON) {
-    ck_assert_ptr_eq(mpca_small_seg_of(q)->hdr.owner, b);
-  } else {
-    ck_assert_ptr_eq(q, blocks[n - 1]);
-    ck_assert(!mpca_small_marked_free(q));
-    ck_assert_uint_eq(b->nforeign[cls], 0);
-  }
-  lfree(mpca_small_seg_of(q)->hdr.owner == b ? b : a, q);
+  ck_assert_ptr_eq(q, blocks[n - 1]);
+  ck_assert(!mpca_small_marked_free(q));
+  ck_assert_uint_eq(b->nforeign[cls], 0);
+  lfree(a, q);
 }
 END_TEST
 
