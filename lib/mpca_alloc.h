@@ -29,7 +29,7 @@ MPCA_INLINE void *mpca_small_alloc(mpca_heap *h, size_t size)
   void **p = h->free[cls];
   if (mpca_likely(p != NULL)) {
     if (MPCA_HARDENED_ON)
-      mpca_small_hard_taken(p, cls, mpca_registry_entry(p) == (uintptr_t)h + MPCA_REG_SMALL);
+      mpca_small_hard_taken(p, cls, mpca_small_seg_of(p)->hdr.owner == h);
     h->free[cls] = mpca_link_next(p);
     p[1] = NULL; /* no longer marked free */
     return p;

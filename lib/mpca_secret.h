@@ -94,6 +94,10 @@ MPCA_INLINE void mpca_hard_fill_lines_set(void *p, unsigned lines)
 {
   mpca_line m = {mpca_free_mark, mpca_free_mark};
   mpca_line *l = p;
+  if (mpca_likely(lines == 3)) { /* blocks of 64 bytes and more */
+    l[1] = l[2] = l[3] = m;
+    return;
+  }
   switch (lines) {
   case 3: l[3] = m; /* fall through */
   case 2: l[2] = m; /* fall through */
@@ -106,6 +110,10 @@ MPCA_INLINE bool mpca_hard_fill_lines_ok(const void *p, unsigned lines)
 {
   mpca_line m = {mpca_free_mark, mpca_free_mark}, diff = {0, 0};
   const mpca_line *l = p;
+  if (mpca_likely(lines == 3)) { /* blocks of 64 bytes and more */
+    diff = (l[1] ^ m) | (l[2] ^ m) | (l[3] ^ m);
+    return (diff[0] | diff[1]) == 0;
+  }
   switch (lines) {
   case 3: diff |= l[3] ^ m; /* fall through */
   case 2: diff |= l[2] ^ m; /* fall through */

@@ -131,7 +131,9 @@ MPCA_INLINE void mpca_small_hard_fill(void *b, unsigned cls)
 }
 
 /* Hardened build: a block popped from a heap's free list must be a free
- * slot of one of its runs (`mine`: the registry or the header says so),
+ * slot of one of its runs (`mine`: its macro block's header says so; the
+ * header is mapped: the block is the head of a list the heap made, or the
+ * link of a block checked before it, in its macro block or the registry's),
  * its fill intact, and the next block of the list none or in the same
  * macro block (checked in full when it is handed out): else the process
  * aborts, naming the block (a
@@ -162,7 +164,7 @@ MPCA_INLINE void mpca_small_hard_taken(void *p, unsigned cls, bool mine)
   if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_run_off(p)) || r->cls != cls))
     mpca_small_corrupt(p);
   void *next = mpca_link_next(p);
-  if (mpca_unlikely(next != NULL && mpca_small_seg_of(next) != ss))
+  if (mpca_unlikely(mpca_small_seg_of(next) != ss && next != NULL))
     mpca_small_hard_damaged(p, true, false);
   if (mpca_unlikely(!mpca_small_marked_free(p) ||
                     !mpca_hard_fill_lines_ok(p, mpca_small_fill_lines(cls))))
