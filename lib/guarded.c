@@ -16,10 +16,15 @@
  * All threads share the macro blocks of a class and a source (no owner, no
  * remote free): one mutex per class, held for a few dozen instructions
  * (a find-first-set, the bitmap, a list move, the fill); never a system
- * call under it. A fully free macro block is kept per class and source;
- * the next goes back to its source. Never allocates. */
+ * call under it. Fully free macro blocks stay with their class, guard
+ * pages and all, until they have been unused for MPCALLOC_PURGE_DELAY
+ * (checked when another one empties, and at the heaps' purge ticks) or
+ * the program calls malloc_trim: then they go to their source. Handing
+ * them back sooner made the source cache a mix of blocks of every layout,
+ * each reused for another one after n + 1 system calls. Never allocates. */
 #include <pthread.h>
 #include <string.h>
+#include "mpca_config.h"
 #include "mpca_error.h"
 #include "mpca_guarded.h"
 #include "mpca_list.h"
@@ -37,12 +42,13 @@ static_assert(MPCA_SMALL_MAX == (size_t)1 << 15 && MPCA_MEDIUM_MAX == (size_t)1 
 #define TAIL_CANARY_MAX 64
 #define HEAD_CANARY 16
 
-/* Per class: its lock, per source the macro blocks with a free slot and a
- * fully free one kept for reuse. Lists are set up at their first use. */
+/* Per class: its lock, per source the macro blocks with a free slot and
+ * the fully free ones (most recently emptied first; hdr.freed_ms says
+ * when). Lists are set up at their first use. */
 typedef struct MPCA_ALIGNED(MPCA_CACHE_LINE) gclass {
   pthread_mutex_t lock;
   mpca_list avail[MPCA_NSOURCES];
-  mpca_gseg *spare[MPCA_NSOURCES];
+  mpca_list idle[MPCA_NSOURCES];
 } gclass;
 static gclass gclasses[MPCA_GUARDED_NCLASSES];
 
@@ -158,12 +164,47 @@ static size_t tail_damaged(const char *p, size_t req, const char *end)
 
 MPCA_INLINE uint64_t slots_mask(unsigned n) { return n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1; }
 
-static mpca_list *avail_of(gclass *g, unsigned si)
+static mpca_list *list_ready(mpca_list *l)
 {
-  mpca_list *l = &g->avail[si];
   if (mpca_unlikely(l->next == NULL))
     mpca_list_init(l);
   return l;
+}
+
+/* Move the idle macro blocks of `l` unused since `before` (all of them:
+ * UINT64_MAX) onto `out` (lock held). */
+static void idle_take(mpca_list *l, uint64_t before, mpca_list *out)
+{
+  if (l->next == NULL)
+    return;
+  while (!mpca_list_empty(l)) {
+    mpca_gseg *gs = mpca_container_of(l->prev, mpca_gseg, hdr.link);
+    if (before != UINT64_MAX && gs->hdr.freed_ms >= before)
+      break;
+    mpca_list_remove(&gs->hdr.link);
+    mpca_list_push(out, &gs->hdr.link);
+  }
+}
+
+/* Give the macro blocks of `out` to their sources (no lock held); returns
+ * their bytes. */
+static size_t give_back(mpca_list *out)
+{
+  size_t bytes = 0;
+  while (!mpca_list_empty(out)) {
+    mpca_gseg *gs = mpca_container_of(out->next, mpca_gseg, hdr.link);
+    mpca_list_remove(&gs->hdr.link);
+    bytes += gs->hdr.size;
+    mpca_source_put(&gs->hdr); /* with its guard pages */
+  }
+  return bytes;
+}
+
+/* The time before which an idle macro block goes back (0: none does). */
+static uint64_t idle_limit(uint64_t now)
+{
+  uint64_t delay = mpca_opt[MPCA_OPT_PURGE_DELAY];
+  return delay == MPCA_TIME_NEVER || now < delay ? 0 : now - delay + 1;
 }
 
 /* The guard pages of a new macro block of geometry `geo`: after its header
@@ -228,11 +269,14 @@ void *mpca_guarded_malloc(mpca_source *s, size_t size, size_t align, bool zero)
   unsigned si = mpca_source_id(s);
   gclass *g = &gclasses[c];
   pthread_mutex_lock(&g->lock);
-  mpca_list *l = avail_of(g, si);
+  mpca_list *l = list_ready(&g->avail[si]);
   if (mpca_list_empty(l)) {
-    mpca_gseg *gs = g->spare[si];
-    g->spare[si] = NULL;
-    if (gs == NULL) {
+    mpca_list *idle = list_ready(&g->idle[si]);
+    mpca_gseg *gs;
+    if (!mpca_list_empty(idle)) {
+      gs = mpca_container_of(idle->next, mpca_gseg, hdr.link);
+      mpca_list_remove(&gs->hdr.link);
+    } else {
       pthread_mutex_unlock(&g->lock);
       if ((gs = gseg_new(s, c)) == NULL)
         return NULL;
@@ -313,20 +357,21 @@ void mpca_guarded_free(mpca_seg *seg, void *ptr, const char *fn)
   gs->filled |= bit;
   mpca_hard_fill(p, 0, mpca_hard_fill_words(req));
   unsigned si = mpca_source_id(gs->hdr.source);
-  mpca_gseg *give = NULL;
+  mpca_list old;
+  mpca_list_init(&old);
   if (gs->used-- == gs->nslots)
-    mpca_list_push(avail_of(g, si), &gs->hdr.link);
+    mpca_list_push(list_ready(&g->avail[si]), &gs->hdr.link);
   if (gs->used == 0) {
+    uint64_t now = mpca_os_now_ms();
+    mpca_list *idle = list_ready(&g->idle[si]);
     mpca_list_remove(&gs->hdr.link);
-    if (g->spare[si] == NULL)
-      g->spare[si] = gs;
-    else
-      give = gs;
+    gs->hdr.freed_ms = now;
+    mpca_list_push(idle, &gs->hdr.link);
+    idle_take(idle, idle_limit(now), &old);
   }
   pthread_mutex_unlock(&g->lock);
   mpca_stats_huge((int)gs->hdr.node, req, req, -1);
-  if (give != NULL)
-    mpca_source_put(&give->hdr); /* with its guard pages */
+  give_back(&old);
 }
 
 size_t mpca_guarded_usable(mpca_seg *seg, const void *p, const char *fn)
@@ -343,25 +388,29 @@ size_t mpca_guarded_usable(mpca_seg *seg, const void *p, const char *fn)
   return 0;
 }
 
-size_t mpca_guarded_release(void)
+/* Every class's idle macro blocks unused since `before` to their sources. */
+static size_t release_idle(uint64_t before)
 {
   size_t released = 0;
   for (unsigned c = 0; c < MPCA_GUARDED_NCLASSES; c++) {
     gclass *g = &gclasses[c];
-    for (unsigned si = 0; si < MPCA_NSOURCES; si++) {
-      if (g->spare[si] == NULL) /* (read without the lock: one kept meanwhile waits) */
-        continue;
-      pthread_mutex_lock(&g->lock);
-      mpca_gseg *gs = g->spare[si];
-      g->spare[si] = NULL;
-      pthread_mutex_unlock(&g->lock);
-      if (gs != NULL) {
-        released += gs->hdr.size;
-        mpca_source_put(&gs->hdr);
-      }
-    }
+    mpca_list out;
+    mpca_list_init(&out);
+    pthread_mutex_lock(&g->lock);
+    for (unsigned si = 0; si < MPCA_NSOURCES; si++)
+      idle_take(&g->idle[si], before, &out);
+    pthread_mutex_unlock(&g->lock);
+    released += give_back(&out);
   }
   return released;
+}
+
+size_t mpca_guarded_release(void) { return release_idle(UINT64_MAX); }
+
+size_t mpca_guarded_decay(uint64_t now)
+{
+  uint64_t before = idle_limit(now);
+  return before == 0 ? 0 : release_idle(before);
 }
 
 /* ---- reports of faults ------------------------------------------------------- */

@@ -245,7 +245,8 @@ size_t mpca_heap_decay(mpca_heap *h, uint64_t now)
   if (delay == MPCA_TIME_NEVER || now < h->decay_next)
     return 0;
   h->decay_next = now + (delay ? delay : 1);
-  return mpca_source_decay(now) + mpca_small_purge(h, true) + mpca_medium_purge(h, true);
+  size_t guarded = MPCA_HARDENED_ON ? mpca_guarded_decay(now) : 0; /* before the source's: they go there */
+  return guarded + mpca_source_decay(now) + mpca_small_purge(h, true) + mpca_medium_purge(h, true);
 }
 
 void mpca_heap_tick_slow(mpca_heap *h)

@@ -10,7 +10,9 @@
  * of its own. The guard pages are set once, when the macro block is made,
  * and stay while it is cached: a malloc or a free makes no system call.
  * Shared by all threads (one lock per class): any thread frees any block,
- * and every double free is exact. Hardened build only (MPCA_HARDENED). */
+ * and every double free is exact. Fully free macro blocks stay with their
+ * class until unused for MPCALLOC_PURGE_DELAY. Hardened build only
+ * (MPCA_HARDENED). */
 #ifndef MPCA_GUARDED_H
 #define MPCA_GUARDED_H
 
@@ -55,9 +57,12 @@ MPCA_INTERNAL void *mpca_guarded_malloc(mpca_source *s, size_t size, size_t alig
 MPCA_INTERNAL void mpca_guarded_free(mpca_seg *seg, void *p, const char *fn);
 /* The bytes asked for of the live block `p`, or 0 after a report. */
 MPCA_INTERNAL size_t mpca_guarded_usable(mpca_seg *seg, const void *p, const char *fn);
-/* Give the fully free macro blocks kept for reuse back to their sources;
- * returns their bytes. */
+/* Give the fully free macro blocks kept for reuse back to their sources
+ * (with their guard pages); returns their bytes. */
 MPCA_INTERNAL size_t mpca_guarded_release(void);
+/* The same for those unused for MPCALLOC_PURGE_DELAY at `now`
+ * (mpca_os_now_ms): the heaps' purge tick. */
+MPCA_INTERNAL size_t mpca_guarded_decay(uint64_t now);
 /* For the report of a fault at `addr` of `seg`: false when addr is in no
  * guard page of it; else true, and what it hit written into `buf`. */
 MPCA_INTERNAL bool mpca_guarded_describe(const mpca_seg *seg, const void *addr, char *buf, size_t n);

@@ -27,7 +27,7 @@
  * that new mappings are bound with mbind (to node 0, which exists) and those
  * calls fail in turn. Arguments: none, or `--stride S` to run every S-th N
  * only (also MPCA_INJECT_STRIDE; MPCA_CHECK_QUICK=1, set by the package
- * builds, makes it 7). Links the internals, like the unit tests. */
+ * builds, makes it 7), or `--only N` to run the one failure at call N. Links the internals, like the unit tests. */
 #define _GNU_SOURCE
 #include "config.h"
 #include <limits.h>
@@ -271,6 +271,14 @@ int main(int argc, char **argv)
     stride = strtoull(env, NULL, 10);
   if (argc == 3 && strcmp(argv[1], "--stride") == 0)
     stride = strtoull(argv[2], NULL, 10);
+  if (argc == 3 && strcmp(argv[1], "--only") == 0) { /* one failure at call N, to debug it */
+    result r;
+    uint64_t n = strtoull(argv[2], NULL, 10);
+    make_fake_numa();
+    bool ok = run("one failure", n, n, 1, 0, &r);
+    drop_fake_numa();
+    return ok ? 0 : 1;
+  }
   if (stride == 0)
     stride = 1;
   setvbuf(stdout, NULL, _IOLBF, 0);
