@@ -13,12 +13,18 @@
 #include <string.h>
 #include "mpca_alloc.h"
 #include "mpca_error.h"
+#include "mpca_guarded.h"
 #include "mpca_heap.h"
 #include "mpca_huge.h"
 #include "mpca_medium.h"
 #include "mpca_numa.h"
 #include "mpca_remote.h"
 #include "mpca_source.h"
+
+/* Out of memory: in the hardened build, the idle guarded macro blocks (kept
+ * by their classes, outside the sources' caches) go back to the system;
+ * true when some did (worth one more try). */
+static MPCA_COLD bool hard_reclaim(void) { return MPCA_HARDENED_ON && mpca_guarded_release() != 0; }
 
 void *mpca_small_alloc_slow(mpca_heap *h, size_t size)
 {
@@ -29,6 +35,8 @@ void *mpca_small_alloc_slow(mpca_heap *h, size_t size)
   if (mpca_remote_pending(&h->rfq))
     mpca_heap_drain(h);
   void *p = mpca_small_malloc_slow(h, mpca_small_class(size));
+  if (mpca_unlikely(p == NULL) && hard_reclaim())
+    p = mpca_small_malloc_slow(h, mpca_small_class(size));
   mpca_heap_leave(h);
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
@@ -43,10 +51,10 @@ void *mpca_small_alloc_slow(mpca_heap *h, size_t size)
  * aligned request just below the threshold may become a local huge block. */
 MPCA_INLINE bool interleaved(size_t size) { return size >= mpca_numa_interleave_from; }
 
-/* The largest medium request. The hardened build has no medium blocks:
- * their boundary tags sit right next to the blocks; above the small sizes
- * every block is huge, with its header behind a guard page. */
-MPCA_INLINE size_t medium_max(void) { return MPCA_HARDENED_ON ? MPCA_SMALL_MAX : mpca_numa_medium_max; }
+/* The largest medium request. The hardened build has no medium blocks
+ * (their boundary tags sit right next to the blocks): its blocks of medium
+ * sizes are guarded blocks (guarded.c), in slots between guard pages. */
+MPCA_INLINE size_t medium_max(void) { return mpca_numa_medium_max; }
 
 /* A huge block from `local` (the heap's source), or from the interleaved
  * one. Not inlined, and with the arguments of mpca_huge_malloc: the callers
@@ -74,6 +82,24 @@ static mpca_heap *heap_for(size_t size)
   return mpca_heap_get();
 }
 
+/* A block above the small sizes for h's thread (which holds h). */
+static void *alloc_above_small(mpca_heap *h, size_t size, bool zero)
+{
+  void *p;
+  if (MPCA_HARDENED_ON && size <= medium_max()) {
+    p = mpca_guarded_malloc(h->source, size, MPCA_ALIGNMENT, zero);
+  } else if (size <= medium_max()) {
+    if (mpca_remote_pending(&h->rfq))
+      mpca_heap_drain(h);
+    p = mpca_medium_malloc(h, size);
+    if (zero && p)
+      memset(p, 0, size);
+  } else {
+    p = huge_alloc(h, h->source, size, MPCA_ALIGNMENT, zero);
+  }
+  return p;
+}
+
 /* Any size, any thread state; `zero` asks for zeroed memory. */
 void *mpca_alloc(size_t size, bool zero)
 {
@@ -89,19 +115,26 @@ void *mpca_alloc(size_t size, bool zero)
   }
   mpca_heap_enter(h);
   mpca_heap_tick(h);
-  if (size <= medium_max()) {
-    if (mpca_remote_pending(&h->rfq))
-      mpca_heap_drain(h);
-    p = mpca_medium_malloc(h, size);
-    if (zero && p)
-      memset(p, 0, size);
-  } else {
-    p = huge_alloc(h, h->source, size, MPCA_ALIGNMENT, zero);
-  }
+  p = alloc_above_small(h, size, zero);
+  if (mpca_unlikely(p == NULL) && hard_reclaim())
+    p = alloc_above_small(h, size, zero);
   mpca_heap_leave(h);
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
   return p;
+}
+
+/* An aligned block above the small sizes for h's thread (which holds h). */
+static void *aligned_above_small(mpca_heap *h, size_t align, size_t size)
+{
+  if (MPCA_HARDENED_ON && align <= MPCA_MEDIUM_ALIGN_MAX && size <= medium_max() && mpca_guarded_fits(size, align))
+    return mpca_guarded_malloc(h->source, size, align, false);
+  if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= medium_max()) {
+    if (mpca_remote_pending(&h->rfq))
+      mpca_heap_drain(h);
+    return mpca_medium_memalign(h, align, size);
+  }
+  return huge_alloc(h, h->source, size, align, false);
 }
 
 void *mpca_alloc_aligned(size_t align, size_t size)
@@ -116,14 +149,9 @@ void *mpca_alloc_aligned(size_t align, size_t size)
     return mpca_small_alloc(h, (size_t)1 << (mpca_log2(need - 1) + 1)); /* sets errno */
   mpca_heap_enter(h);
   mpca_heap_tick(h);
-  void *p;
-  if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= medium_max()) {
-    if (mpca_remote_pending(&h->rfq))
-      mpca_heap_drain(h);
-    p = mpca_medium_memalign(h, align, size);
-  } else {
-    p = huge_alloc(h, h->source, size, align, false);
-  }
+  void *p = aligned_above_small(h, align, size);
+  if (mpca_unlikely(p == NULL) && hard_reclaim())
+    p = aligned_above_small(h, align, size);
   mpca_heap_leave(h);
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
@@ -164,6 +192,8 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
       free_small_other(p, seg, owner, h, fn);
   } else if (seg->kind == MPCA_KIND_HUGE) {
     mpca_huge_free(h, seg, p, fn);
+  } else if (MPCA_HARDENED_ON && seg->kind == MPCA_KIND_GUARDED) {
+    mpca_guarded_free(seg, p, fn);
   } else if (seg->kind != MPCA_KIND_MEDIUM) {
     mpca_bad_pointer(fn, p, "double free or invalid pointer (memory is not allocated)");
   } else if (seg->owner == h) {
@@ -228,6 +258,10 @@ size_t mpca_usable_size(mpca_seg *seg, void *p, const char *fn)
     case MPCA_KIND_HUGE:
       if (mpca_huge_valid(seg, p))
         return mpca_huge_usable(seg);
+      break;
+    case MPCA_KIND_GUARDED:
+      if (MPCA_HARDENED_ON)
+        return mpca_guarded_usable(seg, p, fn); /* reports what is wrong */
       break;
     default: break;
     }

@@ -4,6 +4,7 @@
  * The mpc_alloc_* functions of <mpcalloc.h>. */
 #include "config.h"
 #include "mpcalloc.h"
+#include "mpca_guarded.h"
 #include "mpca_heap.h"
 #include "mpca_init.h"
 #include "mpca_source.h"
@@ -23,5 +24,7 @@ MPCA_EXPORT size_t mpc_alloc_release(size_t keep)
     if (keep == 0)
       purged = mpca_heap_purge(h);
   }
+  if (MPCA_HARDENED_ON) /* the guarded blocks' spare macro blocks, to the cache */
+    mpca_guarded_release();
   return purged + mpca_source_release(keep);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "mpca_config.h"
 #include "mpca_error.h"
+#include "mpca_guarded.h"
 #include "mpca_heap.h"
 #include "mpca_huge.h"
 #include "mpca_list.h"
@@ -305,7 +306,8 @@ size_t mpca_heap_decay(mpca_heap *h, uint64_t now)
   if (delay == MPCA_TIME_NEVER || now < h->decay_next)
     return 0;
   h->decay_next = now + (delay ? delay : 1);
-  return mpca_source_decay(now) + mpca_small_purge(h, true, 0) + mpca_medium_purge(h, true);
+  size_t guarded = MPCA_HARDENED_ON ? mpca_guarded_decay(now) : 0; /* before the source's: they go there */
+  return guarded + mpca_source_decay(now) + mpca_small_purge(h, true, 0) + mpca_medium_purge(h, true);
 }
 
 void mpca_heap_tick_slow(mpca_heap *h)
@@ -339,6 +341,12 @@ void mpca_heap_free_local(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
   case MPCA_KIND_SMALL: mpca_small_free(h, seg, p, fn); break;
   case MPCA_KIND_MEDIUM: mpca_medium_free(h, seg, p, fn); break;
   case MPCA_KIND_HUGE: mpca_huge_free(h, seg, p, fn); break;
+  case MPCA_KIND_GUARDED:
+    if (MPCA_HARDENED_ON) {
+      mpca_guarded_free(seg, p, fn);
+      break;
+    }
+    /* fall through */
   default: mpca_bad_pointer(fn, p, "double free or invalid pointer (memory is not allocated)"); break;
   }
 }

@@ -9,7 +9,8 @@
  * follows it, and another ends the block: the payload can run into neither
  * its own header nor whatever comes after it (another block's header). The
  * guards are lifted before the block is resized (mremap moves one mapping,
- * not several) or given back to its source. */
+ * not several), but stay while the block is cached: a huge block that
+ * reuses it whole finds them in place, and costs no system call. */
 #include <string.h>
 #include "mpca_error.h"
 #include "mpca_huge.h"
@@ -21,26 +22,32 @@
  * hardened build its page and the guard page after it. */
 static size_t front(void) { return MPCA_HARDENED_ON ? 2 * mpca_os_page_size() : MPCA_HUGE_HDR; }
 
-/* Hardened build: the guard pages of `seg` on or off; false when the
- * kernel refused (what could be done is left done). */
-static bool guards(mpca_seg *seg, bool on)
+/* Hardened build: the guard pages of `seg` set, unless it has them
+ * already (a cached huge block reused whole); false when the kernel
+ * refused (the block may have some: seg->guards says so). */
+static bool guards_on(mpca_seg *seg)
 {
-  if (!MPCA_HARDENED_ON)
+#ifdef MPCA_HARDENED
+  if (seg->guards == MPCA_GUARDS_HUGE)
     return true;
   size_t page = mpca_os_page_size();
-  bool head = mpca_os_guard((char *)seg + page, page, on);
-  bool tail = mpca_os_guard((char *)seg + seg->size - page, page, on);
+  seg->guards = MPCA_GUARDS_HUGE; /* what the source lifts, whatever happens next */
+  bool head = mpca_os_guard((char *)seg + page, page, true);
+  bool tail = mpca_os_guard((char *)seg + seg->size - page, page, true);
   return head && tail;
+#else
+  (void)seg;
+  return true;
+#endif
 }
 
-/* Give `seg` back to its source, its guards lifted; unmapped when they
- * cannot be (a cached block must be usable by any kind). */
-static void give_back(mpca_seg *seg)
+/* A macro block for a huge block of `total` bytes: in the hardened build
+ * one with a huge block's guard pages in place when the cache has one. */
+static mpca_seg *seg_get(mpca_source *s, size_t total)
 {
-  if (!guards(seg, false))
-    mpca_source_unmap(seg);
-  else
-    mpca_source_put(seg);
+  if (MPCA_HARDENED_ON)
+    return mpca_source_get_guarded(s, total, MPCA_GUARDS_HUGE);
+  return mpca_source_get(s, total);
 }
 
 /* The block counts in its source's statistics (sign > 0) or no longer (< 0). */
@@ -65,11 +72,11 @@ void *mpca_huge_malloc(mpca_heap *h, mpca_source *s, size_t size, size_t align, 
       __builtin_add_overflow(mpca_align_up(total, mpca_os_page_size()), mpca_huge_tail(), &total) ||
       total > PTRDIFF_MAX)
     return NULL;
-  mpca_seg *seg = mpca_source_get(s, total);
+  mpca_seg *seg = seg_get(s, total);
   if (seg == NULL)
     return NULL;
-  if (!guards(seg, true)) {
-    give_back(seg);
+  if (!guards_on(seg)) {
+    mpca_source_put(seg);
     return NULL;
   }
   char *p = (char *)mpca_align_up((uintptr_t)seg + front(), align);
@@ -93,7 +100,7 @@ void mpca_huge_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
   if (h)
     h->cnt.huge_frees++;
   count(seg, -1);
-  give_back(seg);
+  mpca_source_put(seg); /* with its guard pages (hardened build) */
 }
 
 void *mpca_huge_resize(mpca_seg *seg, void *p, size_t size)
@@ -102,18 +109,16 @@ void *mpca_huge_resize(mpca_seg *seg, void *p, size_t size)
   size_t want;
   if (__builtin_add_overflow(mpca_align_up(off + size, mpca_os_page_size()), mpca_huge_tail(), &want))
     return NULL;
-  if (!guards(seg, false)) {
-    guards(seg, true);
+  if (!mpca_source_unguard(seg))
     return NULL;
-  }
   count(seg, -1);
   mpca_seg *moved = mpca_source_resize(seg, want);
   if (moved == NULL) {
-    guards(seg, true);
+    guards_on(seg); /* a refusal leaves the block less guarded: still correct */
     count(seg, 1);
     return NULL;
   }
-  guards(moved, true); /* a refusal leaves the block unguarded: still correct */
+  guards_on(moved);
   moved->req_size = size;
   count(moved, 1);
   return (char *)moved + off;

@@ -16,6 +16,8 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 #include "mpca_config.h"
+#include "mpca_fault.h"
+#include "mpca_guarded.h"
 #include "mpca_heap.h"
 #include "mpca_init.h"
 #include "mpca_numa.h"
@@ -44,18 +46,24 @@ static void thread_exit(void *arg)
 static void fork_prepare(void)
 {
   mpca_heaps_fork_prepare(mpca_heap_mine());
+  if (MPCA_HARDENED_ON)
+    mpca_guarded_fork_prepare();
   mpca_sources_fork_prepare();
 }
 
 static void fork_parent(void)
 {
   mpca_sources_fork_parent();
+  if (MPCA_HARDENED_ON)
+    mpca_guarded_fork_parent();
   mpca_heaps_fork_parent(mpca_heap_mine());
 }
 
 static void fork_child(void)
 {
   mpca_sources_fork_child();
+  if (MPCA_HARDENED_ON)
+    mpca_guarded_fork_child();
   mpca_heaps_fork_child(mpca_heap_mine());
 }
 
@@ -67,6 +75,8 @@ static void global_setup(void)
   mpca_small_init();
   mpca_sources_init();
   mpca_numa_init();
+  if (MPCA_HARDENED_ON)
+    mpca_fault_install(); /* reports of overflows into guard pages */
   if (pthread_key_create(&exit_key, thread_exit) != 0)
     mpca_fatal("mpcalloc: cannot create the thread-exit key; aborting\n");
   if (mpca_opt[MPCA_OPT_PRINT_CONFIG])

@@ -36,7 +36,7 @@ MPCA_INLINE void *mpca_small_pop(mpca_heap *h, mpca_heap_class *hc)
   void **p = hc->free;
   if (mpca_likely(p != NULL)) {
     if (MPCA_HARDENED_ON)
-      mpca_small_hard_taken(p, mpca_registry_mine(mpca_registry_entry(p), h));
+      mpca_small_hard_taken(p, h, (unsigned)(hc - h->cls));
     hc->free = mpca_link_next(p);
     hc->room++;
     p[1] = NULL; /* no longer marked free */
@@ -73,6 +73,7 @@ MPCA_INLINE bool mpca_small_free_fast(mpca_heap *h, uintptr_t e, void *p)
       void **b = p;
       mpca_link_set(b, hc->free);
       b[1] = (void *)mpca_free_mark;
+      mpca_small_hard_fill(b, mpca_registry_class(e));
       hc->free = b;
       if (mpca_unlikely(--hc->room < 0))
         mpca_heap_free_overflow(h, mpca_registry_class(e));

@@ -61,6 +61,7 @@ MPCA_INLINE void mpca_heap_settle(mpca_heap *h, void **q, unsigned cls)
   }
   mpca_link_set(q, h->foreign[cls]);
   q[1] = (void *)mpca_free_mark;
+  mpca_small_hard_fill(q, cls);
   h->foreign[cls] = q;
   if (mpca_unlikely(++h->nforeign[cls] > mpca_classes[cls].foreign_max))
     mpca_heap_foreign_flush(h, cls);

@@ -12,6 +12,7 @@
 
 typedef struct mpca_os_counters {
   _Atomic uint64_t mmap_calls, munmap_calls, mremap_calls, madvise_calls;
+  _Atomic uint64_t mprotect_calls; /* guard pages (the hardened build) */
   _Atomic uint64_t mapped;   /* bytes currently mapped for heaps and caches */
   _Atomic uint64_t reserved; /* bytes of address space held by reserve_aligned */
 } mpca_os_counters;

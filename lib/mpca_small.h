@@ -147,24 +147,72 @@ MPCA_INLINE uint64_t *mpca_small_taken(mpca_small_seg *ss, const void *p, uint64
 }
 #endif
 
-/* Hardened build: a block popped from a heap's free list must be a free
- * slot of one of its runs (`mine`: the registry or the header says so):
- * else a freed block was written to, or the list forged. Marks the slot
- * allocated. */
+/* Hardened build: words 2 and up of the first MPCA_HARD_FILL_BYTES of the
+ * free block `b` of class `cls` get the fill (word 0 is its link, word 1
+ * its free mark, both set by the caller), checked when it is handed out
+ * again (mpca_small_hard_taken). */
+static_assert(MPCA_ALIGNMENT == 16 && MPCA_SMALL_QUANTUM_MAX >= MPCA_HARD_FILL_BYTES,
+              "class c < 4 has 16 (c + 1) bytes: its fill is c lines past the first, at most 3");
+MPCA_INLINE unsigned mpca_small_fill_lines(unsigned cls) { return cls < 3 ? cls : 3; }
+
+MPCA_INLINE void mpca_small_hard_fill(void *b, unsigned cls)
+{
+  if (MPCA_HARDENED_ON)
+    mpca_hard_fill_lines_set(b, mpca_small_fill_lines(cls));
+  else
+    (void)b, (void)cls;
+}
+
+/* Hardened build: a block popped from the free list of class `cls` of
+ * heap `h` must be a free slot of a run of the class (the registry says
+ * whose: the owner's own, or another heap's from a foreign refill, checked
+ * by mpca_small_hard_foreign), carry the free mark and its fill intact,
+ * and link to none or to another small block of the class (checked in
+ * full when it is handed out in turn): else the process aborts, naming
+ * the block (a write after free, mpca_small_hard_damaged) or the list
+ * (forged, mpca_small_corrupt). Marks the slot allocated. Only the
+ * registry is read before the checks pass: a forged link never leads the
+ * checks into unmapped memory. */
 MPCA_INTERNAL MPCA_COLD __attribute__((noreturn)) void mpca_small_corrupt(const void *p);
-MPCA_INLINE void mpca_small_hard_taken(void *p, bool mine)
+/* `link_bad`: its link leads nowhere it may; `drained`: found as its owner
+ * took it back from the remote-free queue. */
+MPCA_INTERNAL MPCA_COLD __attribute__((noreturn)) void mpca_small_hard_damaged(const void *p, bool link_bad,
+                                                                              bool drained);
+/* Hardened build: a block of another heap handed out from a foreign refill
+ * (its entry `e`): as for the heap's own, and its owner's bitmap still
+ * counts it taken (the owner never saw it freed), which it is again. */
+MPCA_INTERNAL MPCA_NOINLINE void mpca_small_hard_foreign(void *p, uintptr_t e);
+/* Whether `q`, the link of a free block of class `cls`, is none or a slot
+ * start of a run of the class (any heap's). */
+MPCA_INLINE bool mpca_small_link_ok(const void *q, unsigned cls)
+{
+  if (q == NULL)
+    return true;
+  uintptr_t e = mpca_registry_entry(q);
+  return (e & MPCA_REG_SMALL) && mpca_registry_class(e) == cls && mpca_small_block_class(e, q) >= 0;
+}
+MPCA_INLINE void mpca_small_hard_taken(void *p, const mpca_heap *h, unsigned cls)
 {
 #ifdef MPCA_HARDENED
   uint64_t bit;
   uint64_t *w;
-  if (mpca_unlikely(!mine || !mpca_small_marked_free(p)))
+  uintptr_t e = mpca_registry_entry(p);
+  if (mpca_unlikely(!(e & MPCA_REG_SMALL) || mpca_registry_class(e) != cls || mpca_small_block_class(e, p) < 0))
     mpca_small_corrupt(p);
+  if (!mpca_registry_mine(e, h)) {
+    mpca_small_hard_foreign(p, e);
+    return;
+  }
+  if (mpca_unlikely(!mpca_small_link_ok(mpca_link_next(p), cls)))
+    mpca_small_hard_damaged(p, true, false);
+  if (mpca_unlikely(!mpca_small_marked_free(p) || !mpca_hard_fill_lines_ok(p, mpca_small_fill_lines(cls))))
+    mpca_small_hard_damaged(p, false, false);
   w = mpca_small_taken(mpca_small_seg_of(p), p, &bit);
   if (mpca_unlikely(*w & bit))
     mpca_small_corrupt(p);
   *w |= bit;
 #else
-  (void)p, (void)mine;
+  (void)p, (void)h, (void)cls;
 #endif
 }
 
@@ -197,6 +245,7 @@ MPCA_INLINE void mpca_small_put_local(mpca_heap *h, mpca_run *r, void *p)
   void **b = p;
   mpca_link_set(b, r->local_free);
   b[1] = (void *)mpca_free_mark;
+  mpca_small_hard_fill(b, r->cls);
   r->local_free = b;
   if (mpca_unlikely(--r->used == 0))
     mpca_small_run_event(h, r);

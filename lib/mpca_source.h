@@ -20,14 +20,37 @@ MPCA_INTERNAL void mpca_sources_init(void);
 /* The source of `node`: a node number, MPCA_NODE_UNBOUND (also for any
  * number out of range) or MPCA_NODE_INTERLEAVED. */
 MPCA_INTERNAL mpca_source *mpca_source_for_node(int node);
+/* The index of `s` among all sources (below MPCA_NSOURCES). */
+MPCA_INTERNAL unsigned mpca_source_id(const mpca_source *s);
 /* A registered, MPCA_SEG_SIZE-aligned macro block of at least `size` bytes
  * whose header has size, source, node and fresh set; the caller sets kind.
  * NULL with errno ENOMEM on failure. */
 MPCA_INTERNAL mpca_seg *mpca_source_get(mpca_source *s, size_t size);
+
+/* Hardened build: the guard pages a macro block may keep while it is
+ * cached (seg->guards), named by the kind of block that set them; their
+ * places follow from the block's start and size (small.c, huge.c,
+ * guarded.c say where). */
+enum mpca_guards {
+  MPCA_GUARDS_NONE = 0,
+  MPCA_GUARDS_SMALL,   /* a small macro block's: after its header, its last run */
+  MPCA_GUARDS_SPANS,   /* the same for a macro block of spans (mid sizes) */
+  MPCA_GUARDS_HUGE,    /* a huge block's: its second page, its last page */
+  MPCA_GUARDS_GUARDED, /* + class: guarded.c, after its header and after every slot */
+};
+/* Hardened build: as mpca_source_get, but the block may come with the
+ * guard pages of `layout` already set (seg->guards == layout), taken whole
+ * (a cached block of that layout is reused without a system call); else
+ * it has none (seg->guards == 0). */
+MPCA_INTERNAL mpca_seg *mpca_source_get_guarded(mpca_source *s, size_t size, unsigned layout);
+/* Hardened build: every page of `seg` readable and writable again (one
+ * system call), seg->guards 0; false when the kernel refused. */
+MPCA_INTERNAL bool mpca_source_unguard(mpca_seg *seg);
 /* Unmap a macro block that must not be cached (the hardened build: its
  * guard pages could not be lifted). */
 MPCA_INTERNAL void mpca_source_unmap(mpca_seg *seg);
-/* Give a macro block back: cached if the limits allow, else unmapped. */
+/* Give a macro block back: cached if the limits allow, else unmapped. In
+ * the hardened build it keeps its guard pages (seg->guards says which). */
 MPCA_INTERNAL void mpca_source_put(mpca_seg *seg);
 /* Resize a huge block's mapping keeping its pages (mremap). Returns the
  * (possibly moved) header, or NULL with the block untouched. */

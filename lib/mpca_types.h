@@ -48,7 +48,7 @@
  *    its source and in the process-wide retention counter. Only the source
  *    lock holder changes a seg to or from CACHED. Two cached segs of one
  *    source that touch and come from the same mmap (same map_id) are always
- *    merged into one.
+ *    merged into one, unless one keeps guard pages (hardened build).
  */
 #ifndef MPCA_TYPES_H
 #define MPCA_TYPES_H
@@ -65,6 +65,7 @@ enum mpca_kind {
   MPCA_KIND_MEDIUM = 0x4d454431u, /* "MED1" */
   MPCA_KIND_HUGE = 0x48554731u,   /* "HUG1" */
   MPCA_KIND_CACHED = 0x43414331u, /* "CAC1" */
+  MPCA_KIND_GUARDED = 0x47524431u, /* "GRD1": hardened build, guarded.c */
 };
 
 /* Intrusive doubly linked list node. */
@@ -120,6 +121,12 @@ typedef struct mpca_seg {
   uint32_t map_id;     /* the mmap this block was carved from (see source.c) */
   uint64_t freed_ms;   /* cached: since when its pages are unused (mpca_os_now_ms) */
   uint8_t fresh;       /* memory known zero (straight from the OS) */
+#ifdef MPCA_HARDENED
+  /* Hardened build: which guard pages the block has (enum mpca_guards,
+   * mpca_source.h), kept while it is cached so that a user of the same
+   * layout reuses it without a system call; 0: none. */
+  uint8_t guards;
+#endif
 } mpca_seg;
 
 /* runs[0] (the header's own space) is never a run: its descriptor, like

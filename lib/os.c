@@ -217,6 +217,7 @@ bool mpca_os_guard(void *p, size_t size, bool on)
 {
   if (mpca_os_fault_now())
     return false;
+  atomic_fetch_add_explicit(&mpca_os_cnt.mprotect_calls, 1, memory_order_relaxed);
   int saved = errno;
   int rc = mprotect(p, size, on ? PROT_NONE : PROT_READ | PROT_WRITE);
   errno = saved;

@@ -64,29 +64,32 @@ static uint64_t all_runs(unsigned f)
 
 MPCA_INLINE size_t run_bytes(const mpca_small_seg *ss) { return (size_t)1 << ss->shift; }
 
-/* Hardened build: the guard pages of the small macro block `ss` on or off.
- * False when the kernel refused. */
-static bool guards(mpca_small_seg *ss, bool on)
+/* Hardened build: the guard pages a small macro block of flavour `f`
+ * keeps while it is cached (enum mpca_guards). */
+MPCA_INLINE unsigned guards_layout(unsigned f) { return f == 0 ? MPCA_GUARDS_SMALL : MPCA_GUARDS_SPANS; }
+
+/* Hardened build: the guard pages of the small macro block `ss` set,
+ * unless it has them already (reused from the cache: its guard pages stay
+ * while it is cached, see source.c). False when the kernel refused. */
+static bool guards_on(mpca_small_seg *ss)
 {
+#ifdef MPCA_HARDENED
+  if (ss->hdr.guards == guards_layout(ss->flavor))
+    return true;
   size_t page = mpca_os_page_size();
   size_t hdr = mpca_align_up(sizeof *ss, page);
   size_t run = run_bytes(ss);
   char *last = (char *)ss + MPCA_SEG_SIZE - run;
-  bool head = mpca_os_guard((char *)ss + hdr, run - hdr, on);
-  bool tail = mpca_os_guard(last, run, on);
+  ss->hdr.guards = (uint8_t)guards_layout(ss->flavor); /* what the source lifts, whatever happens next */
+  bool head = mpca_os_guard((char *)ss + hdr, run - hdr, true);
+  bool tail = mpca_os_guard(last, run, true);
   return head && tail;
+#else
+  (void)ss;
+  return true;
+#endif
 }
 
-/* Give a small macro block back to its source. In the hardened build its
- * guard pages go first (any kind may reuse it): when the kernel refuses,
- * the block is unmapped instead of cached. */
-static void seg_give_back(mpca_seg *seg)
-{
-  if (MPCA_HARDENED_ON && !guards((mpca_small_seg *)seg, false))
-    mpca_source_unmap(seg);
-  else
-    mpca_source_put(seg);
-}
 /* Fully free small macro blocks of each flavour a heap keeps before giving
  * them back. */
 #define SMALL_EMPTY_KEEP 1
@@ -208,10 +211,12 @@ static void **carve_shuffled(char *first, size_t size, unsigned n)
     order[i - 1] = order[j];
     order[j] = t;
   }
+  unsigned lines = mpca_small_fill_lines(mpca_small_class(size));
   for (unsigned i = 0; i < n; i++) {
     char *b = first + order[i] * size;
     mpca_link_set(b, i + 1 < n ? first + order[i + 1] * size : NULL);
     ((void **)b)[1] = (void *)mpca_free_mark;
+    mpca_hard_fill_lines_set(b, lines);
   }
   return (void **)(first + order[0] * size);
 }
@@ -242,14 +247,15 @@ void **mpca_run_carve(mpca_run *r, unsigned *count)
 
 static mpca_small_seg *small_seg_new(mpca_heap *h, unsigned f)
 {
-  mpca_seg *seg = mpca_source_get(h->source, MPCA_SEG_SIZE);
+  mpca_seg *seg = MPCA_HARDENED_ON ? mpca_source_get_guarded(h->source, MPCA_SEG_SIZE, guards_layout(f))
+                                   : mpca_source_get(h->source, MPCA_SEG_SIZE);
   if (seg == NULL)
     return NULL;
   mpca_small_seg *ss = (mpca_small_seg *)seg;
   ss->shift = flavor_shift[f];
   ss->flavor = (uint8_t)f;
-  if (MPCA_HARDENED_ON && !guards(ss, true)) {
-    seg_give_back(seg);
+  if (MPCA_HARDENED_ON && !guards_on(ss)) {
+    mpca_source_put(seg); /* (with its guard pages, hardened build) */
     return NULL;
   }
   seg->kind = MPCA_KIND_SMALL;
@@ -337,7 +343,7 @@ static size_t release_empty(mpca_heap *h, unsigned f, unsigned keep)
     h->small_empty_segs[f]--;
     h->cnt.segs_released++;
     released += seg->size;
-    seg_give_back(seg);
+    mpca_source_put(seg); /* (with its guard pages, hardened build) */
   }
   return released;
 }
@@ -409,9 +415,7 @@ static mpca_run *next_run(mpca_heap *h, unsigned cls)
 static void **refill(mpca_heap *h, unsigned cls)
 {
   void **list = h->foreign[cls];
-  /* (the hardened build keeps the allocation bitmap of a run with its
-   * owner: another heap's blocks only go home) */
-  if (!MPCA_HARDENED_ON && list != NULL && h->nforeign[cls] >= mpca_classes[cls].foreign_max / 4) {
+  if (list != NULL && h->nforeign[cls] >= mpca_classes[cls].foreign_max / 4) {
     h->cls[cls].room = (int16_t)(h->cls[cls].free_max - h->nforeign[cls]);
     h->foreign[cls] = NULL;
     h->nforeign[cls] = 0;
@@ -446,7 +450,7 @@ void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
   if (p == NULL && (p = refill(h, cls)) == NULL)
     return NULL;
   if (MPCA_HARDENED_ON)
-    mpca_small_hard_taken(p, mpca_small_seg_of(p)->hdr.owner == h);
+    mpca_small_hard_taken(p, h, cls);
   hc->free = mpca_link_next(p);
   hc->room++;
   p[1] = NULL;
@@ -476,6 +480,37 @@ void mpca_small_corrupt(const void *p)
              p);
 }
 
+void mpca_small_hard_damaged(const void *p, bool link_bad, bool drained)
+{
+  const mpca_size_class *c = &mpca_classes[mpca_registry_class(mpca_registry_entry(p))];
+  char where[40] = "in its first 8 bytes"; /* the link: checked through where it leads */
+  if (!link_bad)
+    mpca_snprintf(where, sizeof where, "at byte %zu", mpca_hard_fill_damage(p, 1, mpca_hard_fill_words(c->size)));
+  mpca_fatal("mpcalloc: write after free: block %p (size class %zu bytes) was written %s after it was freed "
+             "(or overrun by the block before it; found when %s); aborting\n",
+             p, (size_t)c->size, where, drained ? "its owner took it back" : "it was handed out again");
+}
+
+void mpca_small_hard_foreign(void *p, uintptr_t e)
+{
+  unsigned cls = mpca_registry_class(e);
+  if (mpca_unlikely(!mpca_small_link_ok(mpca_link_next(p), cls)))
+    mpca_small_hard_damaged(p, true, false);
+  if (mpca_unlikely(!mpca_small_marked_free(p) || !mpca_hard_fill_lines_ok(p, mpca_small_fill_lines(cls))))
+    mpca_small_hard_damaged(p, false, false);
+#ifdef MPCA_HARDENED
+  /* The owner freed it too (its bit is clear): a double free whose first
+   * free brought the block here. The owner changes other bits of the word
+   * meanwhile, never this one while the block is out (a relaxed load). */
+  uint64_t bit;
+  uint64_t *w = mpca_small_taken(mpca_small_seg_of(p), p, &bit);
+  if (mpca_unlikely(!(__atomic_load_n(w, __ATOMIC_RELAXED) & bit)))
+    mpca_fatal("mpcalloc: free(%p): double free (block is already free; found when another thread handed it "
+               "out); aborting\n",
+               p); /* (even with MPCALLOC_ON_ERROR=warn: it is in two free lists) */
+#endif
+}
+
 void mpca_small_put_chain(mpca_heap *h, mpca_run *r, void *first, void *last, unsigned n)
 {
   mpca_link_set(last, r->local_free);
@@ -490,6 +525,9 @@ void mpca_small_free_drained(mpca_heap *h, mpca_run *r, void *p)
   if (mpca_unlikely(!mpca_run_is_slot(r, mpca_small_desc_off(r, p))))
     mpca_fatal("mpcalloc: heap corruption: remote-freed block %p is not a slot of heap %p; aborting\n", p,
                (void *)h);
+  if (MPCA_HARDENED_ON && mpca_unlikely(!mpca_small_marked_free(p) ||
+                                        !mpca_hard_fill_lines_ok(p, mpca_small_fill_lines(r->cls))))
+    mpca_small_hard_damaged(p, false, true); /* written to since another thread freed it */
   if (mpca_unlikely(!mpca_small_hard_release(p))) {
     /* hardened build: freed twice, by threads whose marks crossed */
     mpca_bad_pointer("free", p, "double free (block is already free; found when its owner took it back)");
@@ -511,6 +549,7 @@ static int check_foreign(void *p, const char *fn)
     return -1;
   }
   ((void **)p)[1] = (void *)mpca_free_mark;
+  mpca_small_hard_fill(p, (unsigned)cls);
   return cls;
 }
 

@@ -11,7 +11,12 @@
  * limits (MPCALLOC_KEEP_MAX per block, MPCALLOC_KEEP_MEM per source,
  * MPCALLOC_RETAIN_MAX per process), the least recently freed blocks are
  * unmapped first. Syscalls are made with no source lock held (but for the
- * one-time mapping of the index). Never called on a malloc/free fast path. */
+ * one-time mapping of the index). Never called on a malloc/free fast path.
+ *
+ * In the hardened build a cached block keeps its guard pages (seg->guards):
+ * a block of the same layout taken whole reuses them without a system call;
+ * any other use lifts them first (one mprotect over the block), and a
+ * guarded block is never merged with its neighbours nor split. */
 #include <errno.h>
 #include <string.h>
 #include "mpca_config.h"
@@ -19,6 +24,7 @@
 #include "mpca_numa.h"
 #include "mpca_os.h"
 #include "mpca_registry.h"
+#include "mpca_secret.h"
 #include "mpca_source.h"
 #include "mpca_stats.h"
 
@@ -123,6 +129,8 @@ static void source_lock(mpca_source *s)
 }
 
 mpca_source *mpca_source_for_node(int node) { return &sources[mpca_source_index(node)]; }
+
+unsigned mpca_source_id(const mpca_source *s) { return (unsigned)(s - sources); }
 
 /* The node of source `s` (MPCA_NODE_UNBOUND, MPCA_NODE_INTERLEAVED, or a
  * node number), without touching it. */
@@ -234,9 +242,21 @@ static void cache_unlink(mpca_source *s, mpca_seg *seg)
   atomic_fetch_sub_explicit(&mpca_retained, seg->size, memory_order_relaxed);
 }
 
+/* The guard pages `seg` keeps (enum mpca_guards); none in the default build. */
+MPCA_INLINE unsigned guards_of(const mpca_seg *seg)
+{
+#ifdef MPCA_HARDENED
+  return seg->guards;
+#else
+  (void)seg;
+  return MPCA_GUARDS_NONE;
+#endif
+}
+
 static bool touches(const mpca_seg *a, const mpca_seg *b)
 {
-  return (const char *)a + a->size == (const char *)b && a->map_id == b->map_id;
+  return (const char *)a + a->size == (const char *)b && a->map_id == b->map_id && !guards_of(a) &&
+         !guards_of(b);
 }
 
 /* Cache `seg`, idle since `idle_since`, merged with the cached blocks of
@@ -297,16 +317,28 @@ static void cache_remove(mpca_source *s, mpca_seg *seg)
  * hundreds of blocks, each header on its own page, under the source lock. */
 #define BIN_SCAN 8
 
-/* A cached block of at least `size`: the smallest of the first BIN_SCAN of
- * its own bin, else the most recently freed block of the next non-empty bin
- * (every block there is larger). */
-static mpca_seg *cache_best_fit(mpca_source *s, size_t size)
+/* Whether mpca_source_get hands `seg` out whole for a request of `size`:
+ * neither split (split_tail) nor shrunk (SHRINK_MIN). */
+#define SHRINK_MIN ((size_t)256 << 10)
+static bool taken_whole(const mpca_seg *seg, size_t size)
+{
+  return seg->size >= size && seg->size < mpca_align_up(size, MPCA_SEG_SIZE) + MPCA_SEG_SIZE &&
+         !(seg->size - size >= SHRINK_MIN && seg->size > 2 * size);
+}
+
+/* A cached block of at least `size`: in the hardened build, the first of
+ * the first BIN_SCAN of its bin that has the guard pages of `layout` and is
+ * taken whole; else the smallest of those BIN_SCAN, else the most recently
+ * freed block of the next non-empty bin (every block there is larger). */
+static mpca_seg *cache_best_fit(mpca_source *s, size_t size, unsigned layout)
 {
   unsigned b = bin_of(size);
   mpca_seg *best = NULL;
   unsigned looked = 0;
   for (mpca_list *n = s->bins[b].next; n != &s->bins[b] && looked < BIN_SCAN; n = n->next, looked++) {
     mpca_seg *seg = mpca_container_of(n, mpca_seg, link);
+    if (MPCA_HARDENED_ON && layout != MPCA_GUARDS_NONE && guards_of(seg) == layout && taken_whole(seg, size))
+      return seg;
     if (seg->size >= size && (best == NULL || seg->size < best->size)) {
       best = seg;
       if (seg->size == size)
@@ -429,9 +461,8 @@ static mpca_seg *map_fresh(mpca_source *s, size_t size)
   return seg;
 }
 
-/* A cached block taken for a request smaller than half of it, with at
- * least this much to spare, is shrunk to the request (see mpca_source_get). */
-#define SHRINK_MIN ((size_t)256 << 10)
+/* (SHRINK_MIN: a cached block taken for a request smaller than half of
+ * it, with at least this much to spare, is shrunk to the request.) */
 
 /* Split `seg` so it keeps `size` bytes (rounded to MPCA_SEG_SIZE); the tail
  * goes back to the cache. Called with the lock held. */
@@ -442,6 +473,9 @@ static void split_tail(mpca_source *s, mpca_seg *seg, size_t size)
     return;
   mpca_seg *tail = (mpca_seg *)((char *)seg + keep);
   seg_setup(tail, s, seg->size - keep, false);
+#ifdef MPCA_HARDENED
+  tail->guards = MPCA_GUARDS_NONE; /* (seg has none: it is split) */
+#endif
   tail->map_id = seg->map_id;
   seg->size = keep;
   /* registry entries of the tail now name the tail's header */
@@ -451,13 +485,51 @@ static void split_tail(mpca_source *s, mpca_seg *seg, size_t size)
   cache_insert(s, tail, seg->freed_ms);
 }
 
-mpca_seg *mpca_source_get(mpca_source *s, size_t size)
+bool mpca_source_unguard(mpca_seg *seg)
+{
+#ifdef MPCA_HARDENED
+  if (seg->guards != MPCA_GUARDS_NONE) {
+    if (!mpca_os_guard(seg, seg->size, false))
+      return false;
+    seg->guards = MPCA_GUARDS_NONE;
+  }
+#else
+  (void)seg;
+#endif
+  return true;
+}
+
+/* Hardened build: `seg` (out of the cache) has guard pages that its new
+ * use does not want: lifted, or when the kernel refuses, the block is
+ * unmapped (false). */
+static MPCA_COLD bool unguard_or_unmap(mpca_seg *seg)
+{
+  if (mpca_source_unguard(seg))
+    return true;
+  seg_unmap(seg);
+  return false;
+}
+
+MPCA_INLINE mpca_seg *source_get(mpca_source *s, size_t size, unsigned layout)
 {
   size = mpca_align_up(size, mpca_os_page_size());
   source_lock(s);
-  mpca_seg *seg = cache_best_fit(s, size);
+  mpca_seg *seg = cache_best_fit(s, size, layout);
   if (seg != NULL) {
     cache_remove(s, seg);
+    /* hardened build: guard pages this use does not want are lifted (with
+     * no lock held); a block whose guards stay is unmapped, and the search
+     * starts again */
+    while (MPCA_HARDENED_ON && seg != NULL && guards_of(seg) != MPCA_GUARDS_NONE &&
+           (guards_of(seg) != layout || !taken_whole(seg, size))) {
+      pthread_mutex_unlock(&s->lock);
+      bool usable = unguard_or_unmap(seg);
+      source_lock(s);
+      if (!usable && (seg = cache_best_fit(s, size, layout)) != NULL)
+        cache_remove(s, seg);
+    }
+  }
+  if (seg != NULL) {
     split_tail(s, seg, size);
     s->hits++;
     pthread_mutex_unlock(&s->lock);
@@ -474,6 +546,8 @@ mpca_seg *mpca_source_get(mpca_source *s, size_t size)
     cache_remove(s, grow);
   s->misses++;
   pthread_mutex_unlock(&s->lock);
+  if (MPCA_HARDENED_ON && grow != NULL && guards_of(grow) != MPCA_GUARDS_NONE && !unguard_or_unmap(grow))
+    grow = NULL; /* mremap moves one mapping, not several */
   if (grow != NULL) {
     seg_setup(grow, s, grow->size, false);
     mpca_seg *grown = mpca_source_resize(grow, size);
@@ -485,6 +559,13 @@ mpca_seg *mpca_source_get(mpca_source *s, size_t size)
   if (seg_new == NULL && mpca_source_release(0) != 0) /* out of address space: */
     seg_new = map_fresh(s, size);                       /* give the cache back, retry */
   return seg_new;
+}
+
+mpca_seg *mpca_source_get(mpca_source *s, size_t size) { return source_get(s, size, MPCA_GUARDS_NONE); }
+
+mpca_seg *mpca_source_get_guarded(mpca_source *s, size_t size, unsigned layout)
+{
+  return source_get(s, size, layout);
 }
 
 void mpca_source_put(mpca_seg *seg)

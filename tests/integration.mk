@@ -74,7 +74,12 @@ SH_LOG_COMPILER = $(SHELL)
 # What the scripts need. The library's path is not named MPCALLOC_* on
 # purpose: the library reports every unknown MPCALLOC_* variable. Never put
 # LD_PRELOAD here: each script sets it just before it runs a program.
+# Check's timeouts (4 s by default) are hang detectors, as the stress tests'
+# watchdogs: scaled so that a loaded machine does not trip them (the
+# caller's values win; check-valgrind sets its own multiplier).
 AM_TESTS_ENVIRONMENT = \
+	: "$${CK_DEFAULT_TIMEOUT:=30}"; export CK_DEFAULT_TIMEOUT; \
+	: "$${CK_TIMEOUT_MULTIPLIER:=4}"; export CK_TIMEOUT_MULTIPLIER; \
 	MPCA_TEST_LIB='$(abs_top_builddir)/lib/.libs/libmpcalloc.so'; export MPCA_TEST_LIB; \
 	MPCA_TEST_CC='$(CC)'; export MPCA_TEST_CC; \
 	top_builddir='$(abs_top_builddir)'; export top_builddir; \

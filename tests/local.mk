@@ -8,6 +8,7 @@
 #   tests/stats     statistics, reports at exit, the launcher, mpcalloc report
 #   tests/mpi       MPI jobs under the launcher (Open MPI), LAMMPS
 #   tests/layers    the include graph of lib/ has no cycle (doc/DESIGN.md)
+#   tests/planted   planted heap bugs, each with the outcome the build promises
 UNIT_TESTS = \
 	tests/unit/check_size_classes \
 	tests/unit/check_run \
@@ -22,6 +23,7 @@ UNIT_TESTS = \
 	tests/unit/check_report \
 	tests/unit/check_os_fault \
 	tests/unit/check_huge \
+	tests/unit/check_guarded \
 	tests/fuzz/replay
 
 UNIT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -80,6 +82,10 @@ tests_unit_check_huge_SOURCES = tests/unit/check_huge.c tests/unit/unit.h
 tests_unit_check_huge_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_check_huge_LDADD = $(UNIT_TEST_LIBS)
 tests_unit_check_huge_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_guarded_SOURCES = tests/unit/check_guarded.c tests/unit/unit.h
+tests_unit_check_guarded_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_guarded_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_guarded_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 
 include tests/integration.mk
 include tests/numa/local.mk
@@ -87,15 +93,16 @@ include tests/stats/local.mk
 include tests/mpi/local.mk
 include tests/inject/local.mk
 include tests/fuzz/local.mk
+include tests/planted/local.mk
 
 LAYER_TESTS = tests/layers/layers.sh
 EXTRA_DIST += $(LAYER_TESTS)
 
 if ENABLE_TESTS
-check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS) $(INJECT_PROGS)
+check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS) $(INJECT_PROGS) $(PLANTED_PROGS)
 check_LTLIBRARIES = $(INTEGRATION_LIBS) $(INJECT_LIBS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS) $(MPI_TESTS) $(PKG_TESTS) \
-	$(LAYER_TESTS) $(INJECT_TESTS) $(FUZZ_TESTS)
+	$(LAYER_TESTS) $(INJECT_TESTS) $(FUZZ_TESTS) $(PLANTED_TESTS)
 endif
 
 # The long tests (2 minutes of fuzzing, the 64-thread soak) start after the
@@ -116,7 +123,7 @@ check-unit:
 # own): the unit tests and every test of the real library but the long and
 # the machine-level ones (soak, fuzzing, purge counts, valgrind, NUMA VM,
 # MPI, packaging).
-HARDENED_TESTS = $(UNIT_TESTS) $(INTEGRATION_CORE_TESTS) tests/inject/inject_sweep
+HARDENED_TESTS = $(UNIT_TESTS) $(INTEGRATION_CORE_TESTS) tests/inject/inject_sweep $(PLANTED_TESTS)
 check-hardened:
 	@grep -q -- '-DMPCA_HARDENED' Makefile || { echo "check-hardened: configure with --enable-hardened first" >&2; exit 1; }
 	MPCA_CHECK_QUICK=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(HARDENED_TESTS)"

@@ -487,7 +487,13 @@ START_TEST(test_realloc_shrink_in_place)
   p = realloc_in_place(p, 300000);
   ck_assert_uint_eq(pattern_verify(p, 300000, 2), 300000);
   ck_assert_uint_ge(malloc_usable_size(p), 300000);
+#ifdef MPCA_HARDENED
+  /* guarded blocks keep their slot: below half of it, the block moves */
+  p = realloc(p, opaque(100000));
+  ck_assert_ptr_nonnull(p);
+#else
   p = realloc_in_place(p, 100000);
+#endif
   ck_assert_uint_eq(pattern_verify(p, 100000, 2), 100000);
   check_block(p, 100000, 3);
   free(p);
@@ -532,6 +538,9 @@ START_TEST(test_realloc_grow_in_place_medium)
 {
   pthread_t t;
   void *msg;
+#ifdef MPCA_HARDENED
+  return; /* guarded blocks end against a guard page: they never grow in place */
+#endif
   ck_assert_int_eq(pthread_create(&t, NULL, medium_grow_thread, NULL), 0);
   ck_assert_int_eq(pthread_join(t, &msg), 0);
   ck_assert_msg(msg == NULL, "%s", (const char *)msg);

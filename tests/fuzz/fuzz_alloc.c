@@ -44,6 +44,7 @@
 #include <string.h>
 #include "mpcalloc.h"
 #include "mpca_alloc.h"
+#include "mpca_guarded.h"
 #include "mpca_heap.h"
 #include "mpca_os.h"
 #include "mpca_source.h"
@@ -313,6 +314,8 @@ static void trim_heap(size_t keep)
     if (keep == 0)
       mpca_heap_purge(h);
   }
+  if (MPCA_HARDENED_ON)
+    mpca_guarded_release();
   mpca_source_release(keep);
 }
 

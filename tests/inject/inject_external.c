@@ -31,7 +31,7 @@
 #include <sys/wait.h>
 #include "workload.h"
 
-#define WATCHDOG_SECONDS 120
+#define WATCHDOG_SECONDS 600
 #define SHIM_STRIDE 3
 
 static void *ex_zalloc(size_t size) { return calloc(1, size); }

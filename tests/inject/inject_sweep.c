@@ -27,7 +27,7 @@
  * that new mappings are bound with mbind (to node 0, which exists) and those
  * calls fail in turn. Arguments: none, or `--stride S` to run every S-th N
  * only (also MPCA_INJECT_STRIDE; MPCA_CHECK_QUICK=1, set by the package
- * builds, makes it 7). Links the internals, like the unit tests. */
+ * builds, makes it 7), or `--only N` to run the one failure at call N. Links the internals, like the unit tests. */
 #define _GNU_SOURCE
 #include "config.h"
 #include <limits.h>
@@ -39,6 +39,7 @@
 #include "mpcalloc.h"
 #include "mpca_alloc.h"
 #include "mpca_config.h"
+#include "mpca_guarded.h"
 #include "mpca_heap.h"
 #include "mpca_numa.h"
 #include "mpca_os.h"
@@ -46,8 +47,8 @@
 #include "workload.h"
 
 /* A child gets this long; the workload takes a few milliseconds. */
-#define CHILD_SECONDS 20
-#define LOCK_SECONDS 5
+#define CHILD_SECONDS 150
+#define LOCK_SECONDS 60
 /* Failed runs reported before the sweep gives up (a hang costs CHILD_SECONDS). */
 #define MAX_PROBLEMS 5
 /* Every QUICK_STRIDE-th N only, with MPCA_CHECK_QUICK (a prime, so that
@@ -67,6 +68,8 @@ static void in_trim(void)
     mpca_heap_trim(h);
     mpca_heap_purge(h);
   }
+  if (MPCA_HARDENED_ON)
+    mpca_guarded_release();
   mpca_source_release(0);
 }
 
@@ -270,6 +273,14 @@ int main(int argc, char **argv)
     stride = strtoull(env, NULL, 10);
   if (argc == 3 && strcmp(argv[1], "--stride") == 0)
     stride = strtoull(argv[2], NULL, 10);
+  if (argc == 3 && strcmp(argv[1], "--only") == 0) { /* one failure at call N, to debug it */
+    result r;
+    uint64_t n = strtoull(argv[2], NULL, 10);
+    make_fake_numa();
+    bool ok = run("one failure", n, n, 1, 0, &r);
+    drop_fake_numa();
+    return ok ? 0 : 1;
+  }
   if (stride == 0)
     stride = 1;
   setvbuf(stdout, NULL, _IOLBF, 0);

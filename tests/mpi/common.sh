@@ -36,7 +36,7 @@ OMPI_MCA_mpi_yield_when_idle=1
 export OMPI_MCA_btl OMPI_MCA_pml OMPI_MCA_hwloc_base_binding_policy OMPI_MCA_rmaps_base_oversubscribe \
 	OMPI_MCA_mpi_yield_when_idle
 
-# run_mpi NP COMMAND...: mpirun of NP ranks, at most 120 s; its exit status
+# run_mpi NP COMMAND...: mpirun of NP ranks, at most 600 s (a hang detector); its exit status
 # (124 on timeout).
 run_mpi() {
 	np=$1
@@ -44,5 +44,5 @@ run_mpi() {
 	as_root=
 	[ "$(id -u)" -ne 0 ] || as_root=--allow-run-as-root
 	# shellcheck disable=SC2086 # empty or one option
-	timeout 120 mpirun $as_root --oversubscribe -np "$np" "$@"
+	timeout 600 mpirun $as_root --oversubscribe -np "$np" "$@"
 }

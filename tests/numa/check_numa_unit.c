@@ -326,7 +326,7 @@ static void *interleaver(void *arg)
   ck_assert_int_eq(mpca_tls_heap->node, 0);
   ck_assert_uint_eq(mpca_registry_lookup(small)->kind, MPCA_KIND_SMALL);
   mpca_seg *ms = mpca_registry_lookup(medium);
-  ck_assert_uint_eq(ms->kind, MPCA_HARDENED_ON ? MPCA_KIND_HUGE : MPCA_KIND_MEDIUM); /* hardened: no medium */
+  ck_assert_uint_eq(ms->kind, MPCA_HARDENED_ON ? MPCA_KIND_GUARDED : MPCA_KIND_MEDIUM); /* hardened: no medium */
   ck_assert_int_eq((int)ms->node, 0);
   char *blocks[] = {at, big, aligned};
   for (int i = 0; i < 3; i++) {
@@ -340,7 +340,7 @@ static void *interleaver(void *arg)
    * with its alignment slack: a local huge block (its thread's policy) */
   char *below = mpca_alloc_aligned(4096, il - 100);
   mpca_seg *bs = mpca_registry_lookup(below);
-  ck_assert_uint_eq(bs->kind, MPCA_KIND_HUGE);
+  ck_assert_uint_eq(bs->kind, MPCA_HARDENED_ON ? MPCA_KIND_GUARDED : MPCA_KIND_HUGE); /* hardened: a guarded block */
   ck_assert_int_eq((int)bs->node, 0);
   mpca_free(below);
   ck_assert_int_eq(big[((size_t)3 << 20) - 1], 0); /* calloc'ed */

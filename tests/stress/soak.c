@@ -36,7 +36,7 @@ enum { NSLOTS = 1024, MAX_THREADS = 256, MIN_LIFE = 200, MAX_LIFE = 4000 };
  * last FILL_HEAD bytes. */
 #define FILL_WHOLE (64 * KiB)
 #define FILL_HEAD (16 * KiB)
-#define STALL_SECONDS 30
+#define STALL_SECONDS 120
 #define GROWTH_RATIO 1.10
 #define GROWTH_SLACK (16 * MiB)
 /* Warm-up: the first third of the run, at least this long (the resident
@@ -241,7 +241,7 @@ int main(int argc, char **argv)
   unsigned nthreads = argc > 2 ? (unsigned)atoi(argv[2]) : 64;
   unsigned ncpus = argc > 3 ? (unsigned)atoi(argv[3]) : 2;
   REQUIRE(seconds >= 3 && nthreads >= 2 && nthreads <= MAX_THREADS && ncpus >= 1, "bad arguments");
-  st_watchdog((unsigned)seconds + STALL_SECONDS + 60);
+  st_watchdog((unsigned)seconds + STALL_SECONDS + 300);
   ncpus = pin(ncpus);
   errno = 0;
   if (setpriority(PRIO_PROCESS, 0, 19) != 0) /* this thread; the workers inherit it */

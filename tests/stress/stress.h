@@ -76,7 +76,9 @@ static void st_on_alarm(int sig)
 }
 
 /* Fail the test instead of hanging past `seconds`; stdout line-buffered so
- * that what was printed survives a FAIL (which uses _exit). */
+ * that what was printed survives a FAIL (which uses _exit). A watchdog only
+ * catches hangs: give it 20 to 50 times what the test takes alone, so that
+ * a machine loaded several times over (make -j, other jobs) never trips it. */
 static inline void st_watchdog(unsigned seconds)
 {
   setvbuf(stdout, NULL, _IOLBF, 0);

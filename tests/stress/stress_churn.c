@@ -91,7 +91,7 @@ static void *thread_main(void *arg)
 
 int main(void)
 {
-  st_watchdog(55);
+  st_watchdog(400);
   double t0 = st_now();
   static job jobs[WAVE];
   pthread_t t[WAVE];

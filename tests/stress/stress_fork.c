@@ -84,7 +84,7 @@ static void *child_thread(void *arg)
 /* What a child does; never returns. */
 static void child(int n)
 {
-  st_watchdog(20);
+  st_watchdog(150);
   check_and_free(&from_main, "child: block of the forking thread's parent heap");
   for (int i = 0; i < NWORKERS; i++)
     check_and_free(&from_worker[i], "child: block of another thread of the parent");
@@ -146,7 +146,7 @@ static void *make_worker_block(void *arg)
 
 int main(void)
 {
-  st_watchdog(55);
+  st_watchdog(500);
   double t0 = st_now();
   make(&from_main, 5000, 42);
   for (int i = 0; i < NWORKERS; i++) {

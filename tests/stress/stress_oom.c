@@ -94,7 +94,7 @@ static void free_all(const phase *ph, size_t n)
 /* Phases kinds[first], kinds[first + 1], ... twice round. */
 static void child(int first)
 {
-  st_watchdog(25);
+  st_watchdog(200);
   blocks = mmap(NULL, MAX_BLOCKS * sizeof *blocks, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   REQUIRE(blocks != MAP_FAILED, "mmap of the block table failed");
   /* make sure the allocator and stdio are set up before measuring */
@@ -141,7 +141,7 @@ static void child(int first)
 
 int main(void)
 {
-  st_watchdog(55);
+  st_watchdog(700);
   int failed = 0;
   for (int first = 0; first < NKINDS; first++) {
     fprintf(stderr, "--- starting with %s blocks\n", kinds[first].name);

@@ -147,7 +147,7 @@ static void *worker(void *arg)
 
 int main(void)
 {
-  st_watchdog(50);
+  st_watchdog(300);
   for (int i = 0; i < NSLOTS; i++)
     pthread_mutex_init(&slots[i].lock, NULL);
   double t0 = st_now();

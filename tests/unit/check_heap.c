@@ -8,7 +8,8 @@
  * thread is draining it; blocks of other heaps kept in a foreign list,
  * reused, and sent back to their owners per owner; double and invalid frees
  * on every path; the statistics gauges; the purge delay handing back pages
- * that stayed free for a whole tick. */
+ * that stayed free for a whole tick; in the hardened build, the fill of
+ * free blocks and the writes after free it catches. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -548,14 +549,10 @@ START_TEST(test_foreign_reused_from_a_quarter)
   mpca_heap_settle_all(b);
   ck_assert_uint_eq(b->nforeign[cls], n);
   q = salloc(b, 80);
-  if (MPCA_HARDENED_ON) {
-    ck_assert_ptr_eq(mpca_small_seg_of(q)->hdr.owner, b);
-  } else {
-    ck_assert_ptr_eq(q, blocks[n - 1]);
-    ck_assert(!mpca_small_marked_free(q));
-    ck_assert_uint_eq(b->nforeign[cls], 0);
-  }
-  lfree(mpca_small_seg_of(q)->hdr.owner == b ? b : a, q);
+  ck_assert_ptr_eq(q, blocks[n - 1]);
+  ck_assert(!mpca_small_marked_free(q));
+  ck_assert_uint_eq(b->nforeign[cls], 0);
+  lfree(a, q);
 }
 END_TEST
 
@@ -750,6 +747,59 @@ START_TEST(test_purge_delay_ages_free_pages)
 }
 END_TEST
 
+#ifdef MPCA_HARDENED
+/* Hardened build: the fill of a free block (after its link and its free
+ * mark), on a freshly carved slot and on a freed one. */
+START_TEST(test_hard_fill)
+{
+  mpca_heap *h = mpca_heap_acquire();
+  for (size_t size = 16; size <= 256; size *= 2) {
+    unsigned n = mpca_hard_fill_words(mpca_classes[mpca_small_class(size)].size);
+    void **p = salloc(h, size);
+    void **next = h->cls[mpca_small_class(size)].free; /* carved, never used */
+    ck_assert_ptr_nonnull(next);
+    ck_assert(mpca_hard_filled(next, 1, n));
+    memset(p, 0x77, size);
+    lfree(h, p);
+    ck_assert(mpca_hard_filled(p, 1, n));
+    if (size > MPCA_HARD_FILL_BYTES)
+      ck_assert_int_eq(((unsigned char *)p)[MPCA_HARD_FILL_BYTES], 0x77); /* past the fill: untouched */
+  }
+}
+END_TEST
+
+/* One block of 96 bytes freed, written at byte `at`, then handed out again. */
+static void write_after_free(size_t at)
+{
+  mpca_heap *h = mpca_heap_acquire();
+  unsigned char *p = salloc(h, 96);
+  lfree(h, p);
+  p[at] ^= 1;
+  for (int i = 0; i < 2000; i++)
+    salloc(h, 96);
+}
+
+START_TEST(test_hard_write_after_free_aborts) { write_after_free(40); }
+END_TEST
+
+START_TEST(test_hard_link_overwritten_aborts) { write_after_free(2); }
+END_TEST
+
+START_TEST(test_hard_mark_overwritten_aborts) { write_after_free(8); }
+END_TEST
+
+/* Written after another thread freed it: found when the owner takes it back. */
+START_TEST(test_hard_remote_write_after_free_aborts)
+{
+  mpca_heap *a = mpca_heap_acquire();
+  unsigned char *p = salloc(a, 96);
+  rfree(p); /* straight to a's queue */
+  p[30] = 1;
+  mpca_heap_drain(a);
+}
+END_TEST
+#endif
+
 int main(void)
 {
   Suite *s = suite_create("heap");
@@ -780,6 +830,13 @@ int main(void)
   tcase_add_test_raise_signal(tc, test_cached_double_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_never_allocated_slot_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_interior_free_aborts, SIGABRT);
+#ifdef MPCA_HARDENED
+  tcase_add_test(tc, test_hard_fill);
+  tcase_add_test_raise_signal(tc, test_hard_write_after_free_aborts, SIGABRT);
+  tcase_add_test_raise_signal(tc, test_hard_link_overwritten_aborts, SIGABRT);
+  tcase_add_test_raise_signal(tc, test_hard_mark_overwritten_aborts, SIGABRT);
+  tcase_add_test_raise_signal(tc, test_hard_remote_write_after_free_aborts, SIGABRT);
+#endif
   suite_add_tcase(s, tc);
   return unit_run(s);
 }

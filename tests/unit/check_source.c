@@ -5,7 +5,8 @@
  * registered blocks, reuse of a freed block (no new mapping), best-fit split,
  * merging of freed neighbours of one mapping, the full address index,
  * growth by mremap keeping the content, the per-block and process-wide
- * limits, release on demand, and the purge delay. */
+ * limits, release on demand, and the purge delay; in the hardened build,
+ * guard pages kept while a block is cached. */
 #include <string.h>
 #include "unit.h"
 #include "mpca_config.h"
@@ -333,6 +334,58 @@ START_TEST(test_purge_delay)
 }
 END_TEST
 
+#ifdef MPCA_HARDENED
+/* Hardened build: a cached block keeps its guard pages. Reused whole by the
+ * same layout: no system call; by anything else: lifted, one call. */
+START_TEST(test_guards_kept_while_cached)
+{
+  size_t page = mpca_os_page_size();
+  mpca_seg *seg = mpca_source_get_guarded(src, 4 * MIB, MPCA_GUARDS_HUGE);
+  ck_assert_uint_eq(seg->guards, MPCA_GUARDS_NONE); /* fresh */
+  ck_assert(mpca_os_guard((char *)seg + page, page, true));
+  seg->guards = MPCA_GUARDS_HUGE;
+  seg->kind = MPCA_KIND_HUGE;
+  mpca_source_put(seg);
+  ck_assert_uint_eq(seg->guards, MPCA_GUARDS_HUGE);
+  uint64_t calls = atomic_load(&mpca_os_cnt.mprotect_calls);
+  mpca_seg *again = mpca_source_get_guarded(src, 4 * MIB - 3 * page, MPCA_GUARDS_HUGE); /* taken whole */
+  ck_assert_ptr_eq(again, seg);
+  ck_assert_uint_eq(again->guards, MPCA_GUARDS_HUGE);
+  ck_assert_uint_eq(atomic_load(&mpca_os_cnt.mprotect_calls), calls);
+  mpca_source_put(again);
+  mpca_seg *other = mpca_source_get_guarded(src, 4 * MIB, MPCA_GUARDS_SMALL); /* another layout */
+  ck_assert_ptr_eq(other, seg);
+  ck_assert_uint_eq(other->guards, MPCA_GUARDS_NONE);
+  ck_assert_uint_eq(atomic_load(&mpca_os_cnt.mprotect_calls), calls + 1);
+  memset((char *)other + page, 0x5a, page); /* the guard page is gone */
+  mpca_source_put(other);
+  mpca_source_release(0);
+}
+END_TEST
+
+/* A guarded block is neither merged with the cached pieces of its mapping
+ * it touches, nor split for a smaller request. */
+START_TEST(test_guarded_not_merged_nor_split)
+{
+  size_t page = mpca_os_page_size();
+  mpca_seg *whole = mpca_source_get(src, 8 * MIB);
+  mpca_source_put(whole);
+  mpca_seg *head = mpca_source_get(src, 4 * MIB); /* the tail stays cached */
+  ck_assert_ptr_eq(head, whole);
+  ck_assert(mpca_os_guard((char *)head + page, page, true));
+  head->guards = MPCA_GUARDS_HUGE;
+  mpca_source_put(head);
+  ck_assert_uint_eq(head->size, 4 * MIB);
+  ck_assert_uint_eq(src->naddr, 2);
+  /* taken for a much smaller block with the same layout: not whole, so lifted first */
+  mpca_seg *small = mpca_source_get_guarded(src, 2 * MIB, MPCA_GUARDS_HUGE);
+  ck_assert_uint_eq(small->guards, MPCA_GUARDS_NONE);
+  mpca_source_put(small);
+  mpca_source_release(0);
+}
+END_TEST
+#endif
+
 int main(void)
 {
   Suite *s = suite_create("source");
@@ -351,6 +404,10 @@ int main(void)
   tcase_add_test(tc, test_retention_budget_oldest_first);
   tcase_add_test(tc, test_purge_delay);
   tcase_add_test(tc, test_cache_follows_demand);
+#ifdef MPCA_HARDENED
+  tcase_add_test(tc, test_guards_kept_while_cached);
+  tcase_add_test(tc, test_guarded_not_merged_nor_split);
+#endif
   suite_add_tcase(s, tc);
   return unit_run(s);
 }
