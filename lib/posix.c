@@ -14,6 +14,7 @@
 #include "mpcalloc.h"
 #include "mpca_alloc.h"
 #include "mpca_os.h"
+#include "mpca_report.h"
 
 MPCA_EXPORT void *malloc(size_t size)
 {
@@ -123,6 +124,12 @@ MPCA_EXPORT int malloc_trim(size_t pad)
   errno = saved;
   return released != 0;
 }
+
+/* The reports at exit live here, in the object that defines malloc: a
+ * program linked with libmpcalloc.a pulls from the archive only the
+ * objects it needs, and would lose a destructor kept in report.o when it
+ * never calls the statistics API. */
+__attribute__((destructor)) static void reports_at_exit(void) { mpca_report_at_exit(); }
 
 /* glibc's internal names of the same functions, and cfree, the old name of
  * free that glibc still exports to old binaries. Code that calls them to
