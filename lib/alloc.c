@@ -17,6 +17,7 @@
 #include "mpca_huge.h"
 #include "mpca_medium.h"
 #include "mpca_numa.h"
+#include "mpca_prof_heap.h"
 #include "mpca_remote.h"
 #include "mpca_source.h"
 
@@ -27,7 +28,11 @@ void *mpca_small_alloc_slow(mpca_heap *h, size_t size)
   mpca_heap_tick(h);
   if (mpca_remote_pending(&h->rfq))
     mpca_heap_drain(h);
-  void *p = mpca_small_malloc_slow(h, mpca_small_class(size));
+  void *p;
+  if (mpca_unlikely(mpca_prof_on))
+    p = mpca_prof_small_malloc(h, size);
+  else
+    p = mpca_small_malloc_slow(h, mpca_small_class(size));
   if (mpca_unlikely(p == NULL))
     errno = ENOMEM;
   return p;
@@ -61,6 +66,12 @@ static MPCA_NOINLINE void *huge_alloc(mpca_heap *h, mpca_source *local, size_t s
   return mpca_huge_malloc(h, local, size, align, zero);
 }
 
+/* The source huge_alloc takes a block of `size` from (for the profiler). */
+static mpca_source *huge_source(mpca_heap *h, size_t size)
+{
+  return interleaved(size) ? mpca_source_for_node(MPCA_NODE_INTERLEAVED) : h->source;
+}
+
 /* The calling thread's heap for a request of `size` bytes, or NULL with
  * errno ENOMEM (size above PTRDIFF_MAX, or no heap to be had). */
 static mpca_heap *heap_for(size_t size)
@@ -86,6 +97,9 @@ void *mpca_alloc(size_t size, bool zero)
     return p;
   }
   mpca_heap_tick(h);
+  if (mpca_unlikely(mpca_prof_on) &&
+      (p = mpca_prof_big_malloc(h, size, MPCA_ALIGNMENT, zero, size <= medium_max() ? NULL : huge_source(h, size))))
+    return p;
   if (size <= medium_max()) {
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
@@ -112,7 +126,11 @@ void *mpca_alloc_aligned(size_t align, size_t size)
     return mpca_small_alloc(h, (size_t)1 << (mpca_log2(need - 1) + 1)); /* sets errno */
   mpca_heap_tick(h);
   void *p;
-  if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= medium_max()) {
+  bool medium = align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= medium_max();
+  if (mpca_unlikely(mpca_prof_on) &&
+      (p = mpca_prof_big_malloc(h, size, align, false, medium ? NULL : huge_source(h, size))))
+    return p;
+  if (medium) {
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
     p = mpca_medium_memalign(h, align, size);
@@ -129,6 +147,8 @@ static void free_small_other(void *p, mpca_seg *seg, mpca_heap *owner, mpca_heap
 {
   if (h != NULL && (int)seg->node == h->node) {
     mpca_heap_free_foreign(h, seg, p, fn);
+  } else if (mpca_unlikely(owner == mpca_prof_heap)) {
+    mpca_prof_free(p, seg, fn); /* a sampled block (its node is no heap's) */
   } else if (mpca_small_free_remote_check(seg, p, fn)) {
     /* no heap to keep it, or another node's memory: straight home */
     mpca_heap_send_chain(h, owner, p, p, 1);
@@ -156,6 +176,8 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
     else
       free_small_other(p, seg, owner, h, fn);
   } else if (seg->kind == MPCA_KIND_HUGE) {
+    if (mpca_unlikely(seg->sampled))
+      mpca_prof_huge_free(seg, p);
     mpca_huge_free(h, seg, p, fn);
   } else if (seg->kind != MPCA_KIND_MEDIUM) {
     mpca_bad_pointer(fn, p, "double free or invalid pointer (memory is not allocated)");
@@ -164,6 +186,8 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
       mpca_bad_pointer(fn, p, "double free (block is already free)"); /* on its way back */
     else
       mpca_medium_free(h, seg, p, fn);
+  } else if (mpca_unlikely(seg->owner == mpca_prof_heap)) {
+    mpca_prof_free(p, seg, fn);
   } else {
     mpca_heap_free_remote(h, seg, p);
   }
@@ -276,7 +300,7 @@ void *mpca_realloc(void *p, size_t size)
    * MPCALLOC_NUMA_INTERLEAVE_MIN bytes, once. */
   if (seg->kind == MPCA_KIND_HUGE && size > medium_max() &&
       (!interleaved(size) || (int)seg->node == MPCA_NODE_INTERLEAVED)) {
-    void *q = mpca_huge_resize(seg, p, size);
+    void *q = mpca_unlikely(seg->sampled) ? mpca_prof_huge_resize(seg, p, size) : mpca_huge_resize(seg, p, size);
     if (q != NULL)
       return q;
   }

@@ -19,6 +19,7 @@
 #include "mpca_medium.h"
 #include "mpca_numa.h"
 #include "mpca_os.h"
+#include "mpca_prof.h"
 #include "mpca_registry.h"
 #include "mpca_remote.h"
 #include "mpca_small.h"
@@ -75,6 +76,21 @@ static void heap_init(mpca_heap *h, int node)
   h->source = mpca_source_for_node(node);
 }
 
+/* A new heap of `node`, on the list of every heap; NULL when no metadata
+ * memory can be had. */
+static mpca_heap *heap_new(int node)
+{
+  mpca_heap *h = meta_alloc(sizeof *h);
+  if (h == NULL)
+    return NULL;
+  heap_init(h, node);
+  mpca_heap *head = atomic_load_explicit(&all_heaps, memory_order_relaxed);
+  do {
+    h->all_next = head;
+  } while (!atomic_compare_exchange_weak_explicit(&all_heaps, &head, h, memory_order_release, memory_order_relaxed));
+  return h;
+}
+
 static mpca_heap *pool_pop(int node)
 {
   pthread_mutex_lock(&pool_lock);
@@ -109,16 +125,18 @@ mpca_heap *mpca_heap_acquire(void)
     h->cnt.adoptions++;
     return h;
   }
-  h = meta_alloc(sizeof *h);
-  if (h == NULL) {
+  h = heap_new(node);
+  if (h == NULL)
     errno = ENOMEM;
-    return NULL;
-  }
-  heap_init(h, node);
-  mpca_heap *head = atomic_load_explicit(&all_heaps, memory_order_relaxed);
-  do {
-    h->all_next = head;
-  } while (!atomic_compare_exchange_weak_explicit(&all_heaps, &head, h, memory_order_release, memory_order_relaxed));
+  return h;
+}
+
+mpca_heap *mpca_heap_new_detached(int node)
+{
+  mpca_heap *h = heap_new(node);
+  /* never adopted, never settled, not a thread's (statistics) */
+  if (h != NULL)
+    atomic_store_explicit(&h->state, MPCA_HEAP_ORPHAN, memory_order_relaxed);
   return h;
 }
 
@@ -223,6 +241,7 @@ void mpca_heap_flush(mpca_heap *h)
     h->free[c] = NULL;
     h->tc_count[c] = 0;
     give_back(h, list);
+    give_back(h, mpca_prof_take_held(h, c));
     mpca_heap_foreign_flush(h, c);
     mpca_small_retire(h, c);
   }

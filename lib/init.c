@@ -20,6 +20,7 @@
 #include "mpca_init.h"
 #include "mpca_numa.h"
 #include "mpca_os.h"
+#include "mpca_prof.h"
 #include "mpca_small.h"
 #include "mpca_source.h"
 
@@ -41,8 +42,10 @@ static void thread_exit(void *arg)
     mpca_heap_abandon(h);
 }
 
+/* (the profiler's lock is taken before the others, as on its paths) */
 static void fork_prepare(void)
 {
+  mpca_prof_fork_prepare();
   mpca_heaps_fork_prepare();
   mpca_sources_fork_prepare();
 }
@@ -51,12 +54,14 @@ static void fork_parent(void)
 {
   mpca_sources_fork_parent();
   mpca_heaps_fork_parent();
+  mpca_prof_fork_parent();
 }
 
 static void fork_child(void)
 {
   mpca_sources_fork_child();
   mpca_heaps_fork_child(mpca_heap_mine());
+  mpca_prof_fork_child();
 }
 
 static void global_setup(void)
@@ -65,6 +70,7 @@ static void global_setup(void)
   bool secure = getauxval(AT_SECURE) != 0;
   mpca_config_load(secure ? NULL : environ, 2);
   mpca_small_init();
+  mpca_prof_init();
   mpca_sources_init();
   mpca_numa_init();
   if (pthread_key_create(&exit_key, thread_exit) != 0)
@@ -73,7 +79,7 @@ static void global_setup(void)
     mpca_config_print(2);
   /* programs such as the GNU tools close stderr in an atexit handler,
    * before the report at exit (a destructor) is written */
-  if (mpca_opt[MPCA_OPT_STATS] != MPCA_STATS_OFF)
+  if (mpca_opt[MPCA_OPT_STATS] != MPCA_STATS_OFF || mpca_prof_on)
     mpca_os_keep_stderr();
 }
 
@@ -93,8 +99,14 @@ void mpca_global_init(void)
 }
 
 /* Runs when the library is loaded (LD_PRELOAD, -lmpcalloc, dlopen) or, in a
- * static program, before main; a no-op when an allocation came first. */
-__attribute__((constructor)) static void init_at_load(void) { mpca_global_init(); }
+ * static program, before main; a no-op when an allocation came first. The
+ * heap profiler's unwinder is primed here, once set-up is done: its first
+ * use may allocate. */
+__attribute__((constructor)) static void init_at_load(void)
+{
+  mpca_global_init();
+  mpca_prof_prime();
+}
 
 void mpca_thread_switch_heap(mpca_heap *h)
 {

@@ -41,7 +41,10 @@ typedef struct mpca_out {
   char buf[4096];
   char tmp[256];
 } mpca_out;
+MPCA_INTERNAL void mpca_out_init(mpca_out *o, int fd);
 MPCA_INTERNAL void mpca_out_flush(mpca_out *o);
+/* Flush: 0, or -1 with errno set after a write error. */
+MPCA_INTERNAL int mpca_out_done(mpca_out *o);
 MPCA_INTERNAL void mpca_out_put(mpca_out *o, const char *s, size_t n);
 #define MPCA_OUT(o, ...) mpca_out_put((o), (o)->tmp, mpca_snprintf((o)->tmp, sizeof(o)->tmp, __VA_ARGS__))
 /* `s` as a JSON string, quotes included; NULL or "" as null when `empty_null`. */
@@ -52,6 +55,8 @@ MPCA_INTERNAL void mpca_out_job_json(mpca_out *o, const mpca_job *j, const char 
 
 /* Sum every heap and source into *r (the job part is left alone). */
 MPCA_INTERNAL void mpca_report_gather(mpca_report *r);
+/* The same, and the job part too. */
+MPCA_INTERNAL void mpca_report_now(mpca_report *r);
 /* MPCALLOC_STATS_FILE's `pattern` with %p (pid), %r (rank, or the pid when
  * no launcher gives one), %h (host) and %% expanded, into dst (`n` bytes);
  * false when it does not fit. */

@@ -28,9 +28,16 @@
  *    (not current, every slot out) keeps used at 1. A run not in use has
  *    below == 0, so no slot check passes on it, and its run_cls entry is
  *    MPCA_RUN_NO_CLASS.
- *  - The blocks of h->free[c] of the owner's runs all belong to h->cur[c]:
- *    free[c] is refilled only when empty, and the current run changes only
- *    then.
+ *  - With profiling on (MPCALLOC_PROF), the blocks a refill put in free[c]
+ *    past the next sample point are held back in h->prof->held[c] (free,
+ *    marked, counted in tc_count like free[c]'s): they become free[c] again
+ *    once the sampled allocation was made, and go back with free[c] at a
+ *    flush (mpca_prof.h). A sampled block lives in the profiling heap, which
+ *    no thread holds (its macro blocks carry seg->node MPCA_NODE_PROF), or
+ *    is a huge block with seg->sampled set.
+ *  - The blocks of h->free[c] (and h->prof->held[c]) of the owner's runs
+ *    all belong to h->cur[c]: free[c] is refilled only when empty (and
+ *    nothing is held), and the current run changes only then.
  *  - A medium chunk's head word holds its size and the INUSE/PREV_INUSE bits;
  *    a free chunk stores its size again in the next chunk's prev_size.
  *  - A cached seg (kind CACHED) is still mapped; cached bytes are counted in
@@ -48,6 +55,7 @@
 
 typedef struct mpca_heap mpca_heap;
 typedef struct mpca_source mpca_source;
+struct mpca_prof_state;
 
 enum mpca_kind {
   MPCA_KIND_SMALL = 0x534d4131u,  /* "SMA1" */
@@ -109,6 +117,7 @@ typedef struct mpca_seg {
   uint32_t map_id;     /* the mmap this block was carved from (see source.c) */
   uint64_t freed_ms;   /* cached: since when its pages are unused (mpca_os_now_ms) */
   uint8_t fresh;       /* memory known zero (straight from the OS) */
+  uint8_t sampled;     /* huge: a sampled block of the heap profiler (prof_heap.c) */
 } mpca_seg;
 
 /* run_cls[i] is the class of run i, MPCA_RUN_NO_CLASS while it is not in
@@ -224,6 +233,7 @@ struct mpca_heap {
 
   mpca_heap *all_next;  /* global list of every heap ever made */
   mpca_heap *pool_next; /* abandoned pool */
+  struct mpca_prof_state *prof; /* heap profiler's sampler, NULL while off (mpca_prof.h) */
 
   /* written by other threads: keep it on its own cache line */
   MPCA_ALIGNED(MPCA_CACHE_LINE) mpca_remote_queue rfq;

@@ -14,6 +14,7 @@
 #include "mpcalloc.h"
 #include "mpca_alloc.h"
 #include "mpca_os.h"
+#include "mpca_prof_report.h"
 #include "mpca_report.h"
 
 MPCA_EXPORT void *malloc(size_t size)
@@ -129,7 +130,11 @@ MPCA_EXPORT int malloc_trim(size_t pad)
  * program linked with libmpcalloc.a pulls from the archive only the
  * objects it needs, and would lose a destructor kept in report.o when it
  * never calls the statistics API. */
-__attribute__((destructor)) static void reports_at_exit(void) { mpca_report_at_exit(); }
+__attribute__((destructor)) static void reports_at_exit(void)
+{
+  mpca_report_at_exit();
+  mpca_prof_report_at_exit();
+}
 
 /* glibc's internal names of the same functions, and cfree, the old name of
  * free that glibc still exports to old binaries. Code that calls them to

@@ -266,6 +266,23 @@ void mpca_out_flush(mpca_out *o)
   o->len = 0;
 }
 
+void mpca_out_init(mpca_out *o, int fd)
+{
+  o->fd = fd;
+  o->err = 0;
+  o->len = 0;
+}
+
+int mpca_out_done(mpca_out *o)
+{
+  mpca_out_flush(o);
+  if (o->err) {
+    errno = o->err;
+    return -1;
+  }
+  return 0;
+}
+
 void mpca_out_put(mpca_out *o, const char *s, size_t n)
 {
   if (n >= sizeof o->tmp && s == o->tmp)
@@ -473,25 +490,23 @@ static void print_json(mpca_out *o, const mpca_report *r)
   PUT(o, "]}\n");
 }
 
+void mpca_report_now(mpca_report *r)
+{
+  mpca_report_gather(r);
+  mpca_job_get(&r->job);
+}
+
 int mpca_report_write(int fd, bool json)
 {
   mpca_out o;
-  o.fd = fd;
-  o.err = 0;
-  o.len = 0;
+  mpca_out_init(&o, fd);
   mpca_report r;
-  mpca_report_gather(&r);
-  mpca_job_get(&r.job);
+  mpca_report_now(&r);
   if (json)
     print_json(&o, &r);
   else
     print_text(&o, &r);
-  mpca_out_flush(&o);
-  if (o.err) {
-    errno = o.err;
-    return -1;
-  }
-  return 0;
+  return mpca_out_done(&o);
 }
 
 MPCA_EXPORT int mpc_alloc_stats_print(int fd, unsigned flags)

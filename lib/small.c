@@ -32,6 +32,7 @@
 #include "mpca_error.h"
 #include "mpca_list.h"
 #include "mpca_os.h"
+#include "mpca_prof.h"
 #include "mpca_registry.h"
 #include "mpca_small.h"
 #include "mpca_source.h"
@@ -395,6 +396,16 @@ static void **refill(mpca_heap *h, unsigned cls)
   }
 }
 
+unsigned mpca_small_refill(mpca_heap *h, unsigned cls)
+{
+  void **p = refill(h, cls);
+  if (p == NULL)
+    return 0;
+  h->free[cls] = p;
+  h->classes_used |= (uint64_t)1 << cls;
+  return h->tc_count[cls];
+}
+
 void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
 {
   void **p = h->free[cls];
@@ -503,7 +514,7 @@ static unsigned list_length(void *const *p)
 
 unsigned mpca_small_cached(const mpca_heap *h, unsigned cls)
 {
-  return list_length(h->free[cls]) + list_length(h->foreign[cls]);
+  return list_length(h->free[cls]) + list_length(h->foreign[cls]) + list_length(mpca_prof_held(h, cls));
 }
 
 void mpca_small_sync_stats(mpca_heap *h)
@@ -516,7 +527,7 @@ void mpca_small_sync_stats(mpca_heap *h)
         sync_run(h, &ss->runs[__builtin_ctzll(m)]);
     }
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++)
-    h->tc_count[c] = (uint16_t)list_length(h->free[c]);
+    h->tc_count[c] = (uint16_t)(list_length(h->free[c]) + list_length(mpca_prof_held(h, c)));
 }
 
 size_t mpca_small_purge(mpca_heap *h, bool only_aged)
