@@ -122,11 +122,14 @@ void mpca_prof_init(void)
   mpca_prof_rate = mpca_opt[MPCA_OPT_PROF_SAMPLE];
   seed = mpca_opt[MPCA_OPT_PROF_SEED];
   if (seed == 0) {
-    /* the kernel's 16 random bytes (no system call), and the time */
-    const uint64_t *r = (const uint64_t *)getauxval(AT_RANDOM);
+    /* the kernel's 16 random bytes (no system call; not aligned), and the time */
+    const void *at_random = (const void *)getauxval(AT_RANDOM);
+    uint64_t r[2] = {0, 0};
+    if (at_random != NULL)
+      memcpy(r, at_random, sizeof r);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    seed = (r ? r[0] ^ r[1] : 0) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32);
+    seed = r[0] ^ r[1] ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32);
   }
   mpca_prof_on = mpca_opt[MPCA_OPT_PROF] != 0;
 }
@@ -183,6 +186,18 @@ mpca_prof_state *mpca_prof_state_new(void)
     st->left[c] = mpca_prof_interval(st);
   st->big_left = mpca_prof_interval(st);
   return st;
+}
+
+void *mpca_prof_take_held(mpca_heap *h, unsigned c)
+{
+  mpca_prof_state *st = h->prof;
+  if (st == NULL || st->held[c] == NULL)
+    return NULL;
+  void *list = st->held[c];
+  st->held[c] = NULL;
+  st->nheld[c] = 0;
+  st->left[c] = mpca_prof_interval(st);
+  return list;
 }
 
 /* ---- call stacks ---------------------------------------------------------------- */
@@ -333,7 +348,10 @@ static uint64_t hash_words(const uintptr_t *w, unsigned n, uint64_t h)
   return h * 0x9e3779b97f4a7c15ull;
 }
 
-static size_t rec_slot(uintptr_t addr, size_t cap) { return (size_t)(((addr >> 4) * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1); }
+static size_t rec_slot(uintptr_t addr, size_t cap)
+{
+  return (size_t)(((addr >> 4) * 0x9e3779b97f4a7c15ull) >> 20) & (cap - 1);
+}
 
 /* A zeroed table of `cap` entries of `size` bytes (the caller moves the
  * old one's entries in); NULL when no memory. */
@@ -565,15 +583,3 @@ void mpca_prof_counts(enum mpca_prof_kind kind, uint64_t *samples, uint64_t *tak
 void mpca_prof_fork_prepare(void) { mpca_prof_lock(); }
 void mpca_prof_fork_parent(void) { mpca_prof_unlock(); }
 void mpca_prof_fork_child(void) { pthread_mutex_init(&prof_mutex, NULL); }
-
-void *mpca_prof_take_held(mpca_heap *h, unsigned c)
-{
-  mpca_prof_state *st = h->prof;
-  if (st == NULL || st->held[c] == NULL)
-    return NULL;
-  void *list = st->held[c];
-  st->held[c] = NULL;
-  st->nheld[c] = 0;
-  st->left[c] = mpca_prof_interval(st);
-  return list;
-}

@@ -109,8 +109,8 @@ static int write_profile(int fd, enum mpca_prof_kind kind, const char *what)
   mpca_prof_counts(kind, &samples, &taken);
   MPCA_OUT(&o, "heap profile: %llu: %llu [%llu: %llu] @ heapprofile\n", ULL(pr.objs), ULL(pr.bytes),
            ULL(pr.alloc_objs), ULL(pr.alloc_bytes));
-  MPCA_OUT(&o, "# mpcalloc {\"library\": \"libmpcalloc\", \"version\": \"%s\", \"kind\": \"%s\", \"pid\": %d,", PACKAGE_VERSION,
-           what, r.job.pid);
+  MPCA_OUT(&o, "# mpcalloc {\"library\": \"libmpcalloc\", \"version\": \"%s\", \"kind\": \"%s\", \"pid\": %d,",
+           PACKAGE_VERSION, what, r.job.pid);
   mpca_out_job_json(&o, &r.job, " ");
   MPCA_OUT(&o, ", \"sample\": %llu, \"samples\": %llu, \"samples_taken\": %llu", ULL(mpca_prof_rate),
            ULL(samples), ULL(taken));
