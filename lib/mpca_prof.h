@@ -12,6 +12,7 @@
 #ifndef MPCA_PROF_H
 #define MPCA_PROF_H
 
+#include <unwind.h>
 #include "mpca_types.h"
 
 /* Frames kept per call stack. */
@@ -65,13 +66,32 @@ MPCA_INTERNAL int64_t mpca_prof_interval(mpca_prof_state *st);
 extern __thread bool mpca_prof_capturing __attribute__((tls_model("initial-exec"))) MPCA_INTERNAL;
 MPCA_INLINE bool mpca_prof_busy(void) { return mpca_prof_capturing; }
 
+/* The unwinder's callback (prof.c) and what it keeps. */
+typedef struct mpca_prof_bt {
+  uintptr_t *pc;
+  unsigned n;
+  uintptr_t marker;
+  unsigned outer; /* frames still to drop once past the marker */
+  bool dropping;
+} mpca_prof_bt;
+MPCA_INTERNAL _Unwind_Reason_Code mpca_prof_bt_frame(struct _Unwind_Context *ctx, void *arg);
+
 /* The call stack of the calling thread, innermost first (return
  * addresses), into pc[0..MPCA_PROF_DEPTH). `marker` is the address of a
  * local variable of the allocator's sampling function: the frames it calls
  * are dropped, then the sampling function's own frame and `outer` more
  * (the allocator's path that called it), then any frame of the library's
- * own code. Returns the number of frames kept. */
-MPCA_INTERNAL unsigned mpca_prof_backtrace(uintptr_t *pc, const void *marker, unsigned outer);
+ * own code. Returns the number of frames kept. Inline: each frame costs
+ * the unwinder over a thousand instructions, and this one would be dropped
+ * anyway. */
+MPCA_INLINE unsigned mpca_prof_backtrace(uintptr_t *pc, const void *marker, unsigned outer)
+{
+  mpca_prof_bt b = {pc, 0, (uintptr_t)marker, outer, true};
+  mpca_prof_capturing = true;
+  _Unwind_Backtrace(mpca_prof_bt_frame, &b);
+  mpca_prof_capturing = false;
+  return b.n;
+}
 
 /* ---- sampled blocks (callers hold mpca_prof_lock) ----------------------- */
 

@@ -154,10 +154,6 @@ MPCA_INLINE bool mpca_small_hard_release(void *p)
 /* Heap level (owner thread only). */
 /* free[cls] of `h` is empty: refill it, return one block (NULL: no memory). */
 MPCA_INTERNAL void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls);
-/* free[cls] of `h` is empty: refill it without taking a block (the heap
- * profiler first looks where its next sample falls); the number of blocks
- * put in free[cls] (tc_count), 0 when no memory. */
-MPCA_INTERNAL unsigned mpca_small_refill(mpca_heap *h, unsigned cls);
 /* After an owner's free or a drained remote free made r->used 0: the run
  * was full (file it as partial) or is empty (give it back unless current). */
 MPCA_INTERNAL MPCA_NOINLINE void mpca_small_run_event(mpca_heap *h, mpca_run *r);

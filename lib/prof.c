@@ -32,7 +32,6 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <time.h>
-#include <unwind.h>
 #include "mpca_config.h"
 #include "mpca_os.h"
 #include "mpca_prof.h"
@@ -214,7 +213,7 @@ static unsigned own_nranges;
 static int find_own(struct dl_phdr_info *info, size_t size, void *arg)
 {
   (void)size, (void)arg;
-  uintptr_t me = (uintptr_t)&mpca_prof_backtrace;
+  uintptr_t me = (uintptr_t)&mpca_prof_bt_frame;
   bool mine = false;
   for (unsigned i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -248,25 +247,23 @@ static void find_own_ranges(void)
 
 static bool own_code(uintptr_t ip)
 {
-  if (atomic_load_explicit(&own_ranges_state, memory_order_acquire) != 2)
-    return false;
+  unsigned state = atomic_load_explicit(&own_ranges_state, memory_order_acquire);
+  if (mpca_unlikely(state != 2)) {
+    if (state != 0)
+      return false; /* another thread looks for them */
+    find_own_ranges();
+    if (atomic_load_explicit(&own_ranges_state, memory_order_acquire) != 2)
+      return false;
+  }
   for (unsigned i = 0; i < own_nranges; i++)
     if (ip >= own_lo[i] && ip < own_hi[i])
       return true;
   return false;
 }
 
-typedef struct bt_state {
-  uintptr_t *pc;
-  unsigned n;
-  uintptr_t marker;
-  unsigned outer; /* frames still to drop once past the marker */
-  bool dropping;
-} bt_state;
-
-static _Unwind_Reason_Code bt_frame(struct _Unwind_Context *ctx, void *arg)
+_Unwind_Reason_Code mpca_prof_bt_frame(struct _Unwind_Context *ctx, void *arg)
 {
-  bt_state *b = arg;
+  mpca_prof_bt *b = arg;
   uintptr_t ip = _Unwind_GetIP(ctx);
   if (ip == 0)
     return _URC_END_OF_STACK;
@@ -286,17 +283,6 @@ static _Unwind_Reason_Code bt_frame(struct _Unwind_Context *ctx, void *arg)
   }
   b->pc[b->n++] = ip;
   return b->n == MPCA_PROF_DEPTH ? _URC_END_OF_STACK : _URC_NO_REASON;
-}
-
-unsigned mpca_prof_backtrace(uintptr_t *pc, const void *marker, unsigned outer)
-{
-  if (atomic_load_explicit(&own_ranges_state, memory_order_relaxed) == 0)
-    find_own_ranges();
-  bt_state b = {pc, 0, (uintptr_t)marker, outer, true};
-  mpca_prof_capturing = true;
-  _Unwind_Backtrace(bt_frame, &b);
-  mpca_prof_capturing = false;
-  return b.n;
 }
 
 void mpca_prof_prime(void)

@@ -11,7 +11,9 @@
  * k - 1 and the rest is held back (h->prof->held); the allocation that
  * then finds the free list empty is the sampled one, and the held blocks
  * become the free list again (cut anew at the next point). Cutting walks
- * at most the batch, once per sample. Medium and huge requests count their
+ * at most the batch, once per sample. The refill is small.c's own, through
+ * mpca_small_malloc_slow, whose first block is given back when the point
+ * falls in it. Medium and huge requests count their
  * bytes down on their own slow paths.
  *
  * A sampled small or medium block comes from the profiling heap, a heap no
@@ -47,17 +49,17 @@ static mpca_prof_state *sampler(mpca_heap *h)
   return h->prof;
 }
 
-/* free[cls] of `h` holds the n blocks of a refill: when the next sample
- * point of the class falls in one of them, that block and those after it
- * are held back. */
-static void cut(mpca_heap *h, mpca_prof_state *st, unsigned cls, unsigned n)
+/* Blocks of class `cls` that may still be handed out before the one the
+ * next sample point falls in. */
+static uint64_t blocks_before(const mpca_prof_state *st, unsigned cls)
 {
-  uint64_t size = mpca_classes[cls].size;
-  uint64_t before = (uint64_t)(st->left[cls] - 1) / size; /* blocks handed out before the sampled one */
-  if (before >= n) {
-    st->left[cls] -= (int64_t)(n * size);
-    return;
-  }
+  return (uint64_t)(st->left[cls] - 1) / mpca_classes[cls].size;
+}
+
+/* free[cls] of `h` holds n blocks, the next sample point falls in the one
+ * at index `before` (< n): it and those after it are held back. */
+static void hold_from(mpca_heap *h, mpca_prof_state *st, unsigned cls, uint64_t before, unsigned n)
+{
   void **list = h->free[cls];
   if (before == 0) {
     h->free[cls] = NULL;
@@ -70,6 +72,17 @@ static void cut(mpca_heap *h, mpca_prof_state *st, unsigned cls, unsigned n)
   }
   st->held[cls] = list;
   st->nheld[cls] = (uint16_t)(n - before);
+}
+
+/* free[cls] of `h` holds the n blocks of a refill: charge them to the
+ * class's countdown, or hold back those from the sample point on. */
+static void cut(mpca_heap *h, mpca_prof_state *st, unsigned cls, unsigned n)
+{
+  uint64_t before = blocks_before(st, cls);
+  if (before >= n)
+    st->left[cls] -= (int64_t)(n * mpca_classes[cls].size);
+  else
+    hold_from(h, st, cls, before, n);
 }
 
 /* The held blocks of `cls` become free[cls] (empty); how many they are. */
@@ -94,8 +107,9 @@ static void release_held(mpca_heap *h, mpca_prof_state *st, unsigned cls)
 }
 
 /* The sampled allocation of class `cls`: free[cls] is empty, held[cls]
- * starts with the block the sample point fell in. */
-static MPCA_NOINLINE void *sample_small(mpca_heap *h, mpca_prof_state *st, unsigned cls, const void *marker)
+ * starts with the block the sample point fell in. Inline, as sample_big:
+ * the unwinder walks one frame less. */
+MPCA_INLINE void *sample_small(mpca_heap *h, mpca_prof_state *st, unsigned cls, const void *marker)
 {
   uintptr_t pc[MPCA_PROF_DEPTH];
   unsigned depth = mpca_prof_backtrace(pc, marker, 1);
@@ -131,23 +145,35 @@ void *mpca_prof_small_malloc(mpca_heap *h, size_t size)
     release_held(h, st, cls);
     return mpca_small_malloc_slow(h, cls);
   }
-  if (st->held[cls] == NULL) {
-    if (h->free[cls] == NULL) {
-      unsigned n = mpca_small_refill(h, cls);
-      if (n == 0)
-        return NULL;
-      cut(h, st, cls, n);
-    }
-    if (h->free[cls] != NULL)
-      return mpca_small_malloc_slow(h, cls);
-  } else if (h->free[cls] != NULL) {
+  if (h->free[cls] != NULL) /* (not at a slow path of the fast path) */
     return mpca_small_malloc_slow(h, cls);
+  if (st->held[cls] == NULL) {
+    /* a refill, as without profiling, and its first block */
+    void **p = mpca_small_malloc_slow(h, cls);
+    if (p == NULL)
+      return NULL;
+    unsigned n = h->tc_count[cls]; /* p and the rest of free[cls] */
+    uint64_t before = blocks_before(st, cls);
+    if (before >= n) {
+      st->left[cls] -= (int64_t)(n * mpca_classes[cls].size);
+      return p;
+    }
+    if (before > 0) {
+      hold_from(h, st, cls, before - 1, n - 1);
+      return p;
+    }
+    /* the point falls in p itself: it goes back, the list is held */
+    mpca_small_hard_release(p);
+    mpca_link_set(p, h->free[cls]);
+    p[1] = (void *)mpca_free_mark;
+    h->free[cls] = p;
+    hold_from(h, st, cls, 0, n);
   }
   return sample_small(h, st, cls, &here);
 }
 
-static MPCA_NOINLINE void *sample_big(mpca_heap *h, size_t size, size_t align, bool zero, mpca_source *huge,
-                                      const void *marker)
+MPCA_INLINE void *sample_big(mpca_heap *h, size_t size, size_t align, bool zero, mpca_source *huge,
+                              const void *marker)
 {
   uintptr_t pc[MPCA_PROF_DEPTH];
   unsigned depth = mpca_prof_backtrace(pc, marker, 1);

@@ -396,16 +396,6 @@ static void **refill(mpca_heap *h, unsigned cls)
   }
 }
 
-unsigned mpca_small_refill(mpca_heap *h, unsigned cls)
-{
-  void **p = refill(h, cls);
-  if (p == NULL)
-    return 0;
-  h->free[cls] = p;
-  h->classes_used |= (uint64_t)1 << cls;
-  return h->tc_count[cls];
-}
-
 void *mpca_small_malloc_slow(mpca_heap *h, unsigned cls)
 {
   void **p = h->free[cls];
