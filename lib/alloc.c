@@ -186,8 +186,6 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
       mpca_bad_pointer(fn, p, "double free (block is already free)"); /* on its way back */
     else
       mpca_medium_free(h, seg, p, fn);
-  } else if (mpca_unlikely(seg->owner == mpca_prof_heap)) {
-    mpca_prof_free(p, seg, fn);
   } else {
     mpca_heap_free_remote(h, seg, p);
   }

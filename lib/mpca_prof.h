@@ -6,7 +6,7 @@
  * table of sampled blocks with their estimates per call stack, live now
  * and at the peak. A service of layer 1: it knows no heap but the fields of
  * struct mpca_heap it keeps its state in; the profiling heap that holds
- * sampled blocks and the allocation paths that take samples are in
+ * sampled small blocks and the allocation paths that take samples are in
  * prof_heap.c, the files it writes in prof_report.c. Nothing here
  * allocates through libc: metadata memory only. */
 #ifndef MPCA_PROF_H
@@ -109,6 +109,10 @@ MPCA_INTERNAL bool mpca_prof_record(void *p, const uintptr_t *pc, unsigned depth
 MPCA_INTERNAL bool mpca_prof_forget(void *p);
 /* The sampled block `p` is now `q`, `usable` bytes (realloc). */
 MPCA_INTERNAL void mpca_prof_moved(void *p, void *q, size_t usable);
+/* The same two, taking the lock (the frees and resizes of sampled medium
+ * blocks, medium.c). */
+MPCA_INTERNAL void mpca_prof_release(void *p);
+MPCA_INTERNAL void mpca_prof_resized(void *p, size_t usable);
 /* Take a peak snapshot if the estimate in use is above the last one. */
 MPCA_INTERNAL void mpca_prof_peak_update(void);
 

@@ -3,8 +3,8 @@
  *
  * The heap profiler's allocation paths (MPCALLOC_PROF): where a thread
  * heap's slow paths take their samples, the profiling heap that holds the
- * sampled small and medium blocks, and the frees and reallocs of sampled
- * blocks. Called by alloc.c only while mpca_prof_on; see prof_heap.c. */
+ * sampled small blocks, and the frees and reallocs of sampled blocks.
+ * Called by alloc.c only while mpca_prof_on; see prof_heap.c. */
 #ifndef MPCA_PROF_HEAP_H
 #define MPCA_PROF_HEAP_H
 
@@ -12,7 +12,7 @@
 #include "mpca_types.h"
 
 /* The profiling heap: no thread holds it, its lock is mpca_prof_lock.
- * NULL until the first sampled small or medium block; written once, before
+ * NULL until the first sampled small block; written once, before
  * any of its blocks exists. */
 extern mpca_heap *mpca_prof_heap MPCA_INTERNAL;
 
@@ -22,11 +22,12 @@ extern mpca_heap *mpca_prof_heap MPCA_INTERNAL;
  * memory can be had. */
 MPCA_INTERNAL void *mpca_prof_small_malloc(mpca_heap *h, size_t size);
 /* A medium or huge request of `h`: NULL when it is not sampled (or the
- * sample could not be had), else the sampled block. `huge` is the source
- * of a huge block, NULL for a medium one. */
+ * sample could not be had), else the sampled block: a medium block of h,
+ * marked (huge NULL), or a huge block of the source `huge`, marked. */
 MPCA_INTERNAL void *mpca_prof_big_malloc(mpca_heap *h, size_t size, size_t align, bool zero, mpca_source *huge);
-/* Free of a block of the profiling heap (any thread): its record goes, the
- * block goes back with the usual checks (double and invalid frees). */
+/* Free of a small block of the profiling heap (any thread): its record
+ * goes, the block goes back with the usual checks (double and invalid
+ * frees). */
 MPCA_INTERNAL void mpca_prof_free(void *p, mpca_seg *seg, const char *fn);
 /* A sampled huge block (seg->sampled) is about to be freed. */
 MPCA_INTERNAL void mpca_prof_huge_free(mpca_seg *seg, void *p);

@@ -32,9 +32,10 @@
  *    past the next sample point are held back in h->prof->held[c] (free,
  *    marked, counted in tc_count like free[c]'s): they become free[c] again
  *    once the sampled allocation was made, and go back with free[c] at a
- *    flush (mpca_prof.h). A sampled block lives in the profiling heap, which
- *    no thread holds (its macro blocks carry seg->node MPCA_NODE_PROF), or
- *    is a huge block with seg->sampled set.
+ *    flush (mpca_prof.h). A sampled small block lives in the profiling heap,
+ *    which no thread holds (its macro blocks carry seg->node
+ *    MPCA_NODE_PROF); a sampled medium or huge block stays in its heap or
+ *    macro block, marked (MPCA_CHUNK_SAMPLED, seg->sampled).
  *  - The blocks of h->free[c] (and h->prof->held[c]) of the owner's runs
  *    all belong to h->cur[c]: free[c] is refilled only when empty (and
  *    nothing is held), and the current run changes only then.
@@ -155,6 +156,7 @@ typedef struct mpca_chunk {
 #define MPCA_CHUNK_PREV_INUSE ((size_t)2)
 #define MPCA_CHUNK_PURGED ((size_t)4) /* free chunk whose inner pages went back to the OS */
 #define MPCA_CHUNK_AGED ((size_t)8)   /* free chunk already free at the last purge tick */
+#define MPCA_CHUNK_SAMPLED MPCA_CHUNK_AGED /* chunk in use: sampled by the heap profiler */
 #define MPCA_CHUNK_FLAGS ((size_t)15)
 
 /* --- remote-free queue (MPSC) ------------------------------------------ */

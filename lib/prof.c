@@ -46,9 +46,10 @@ static _Atomic uint64_t states_made;
 
 /* Metadata chunks for samplers and stacks (never given back). */
 #define META_CHUNK ((size_t)1 << 20)
-/* First size of the table of sampled blocks (doubles when half full). */
-#define REC_FIRST 4096
-#define STACK_FIRST 1024
+/* First sizes of the tables of sampled blocks and of stacks (each doubles
+ * when half full): small, as a small program's resident size shows them. */
+#define REC_FIRST 256
+#define STACK_FIRST 256
 
 /* ---- arithmetic without libm ----------------------------------------------- */
 
@@ -149,20 +150,18 @@ int64_t mpca_prof_interval(mpca_prof_state *st)
 
 static char *meta_cur, *meta_end;
 
-/* Zeroed metadata memory, under the lock. */
-static void *meta_take(size_t size)
+/* Zeroed metadata memory aligned to `align`, under the lock. */
+static void *meta_take(size_t size, size_t align)
 {
-  size = mpca_align_up(size, MPCA_CACHE_LINE);
-  if (meta_cur == NULL || (size_t)(meta_end - meta_cur) < size) {
+  size = mpca_align_up(size, align);
+  char *p = meta_cur ? (char *)mpca_align_up((uintptr_t)meta_cur, align) : NULL;
+  if (p == NULL || p > meta_end || (size_t)(meta_end - p) < size) {
     size_t chunk = size > META_CHUNK ? size : META_CHUNK;
-    char *m = mpca_os_meta_map(chunk);
-    if (m == NULL)
+    if ((p = mpca_os_meta_map(chunk)) == NULL)
       return NULL;
-    meta_cur = m;
-    meta_end = m + chunk;
+    meta_end = p + chunk;
   }
-  void *p = meta_cur;
-  meta_cur += size;
+  meta_cur = p + size;
   return p;
 }
 
@@ -172,7 +171,7 @@ void mpca_prof_unlock(void) { pthread_mutex_unlock(&prof_mutex); }
 mpca_prof_state *mpca_prof_state_new(void)
 {
   mpca_prof_lock();
-  mpca_prof_state *st = meta_take(sizeof *st);
+  mpca_prof_state *st = meta_take(sizeof *st, MPCA_CACHE_LINE); /* its own lines: each heap writes its own */
   mpca_prof_unlock();
   if (st == NULL)
     return NULL;
@@ -371,7 +370,7 @@ static stack_ent *stack_intern(const uintptr_t *pc, unsigned depth, int node)
   }
   if ((stacks_n + 1 > stacks_cap / 2) && !stacks_grow() && stacks_cap == 0)
     return NULL;
-  stack_ent *s = meta_take(sizeof *s + depth * sizeof *pc);
+  stack_ent *s = meta_take(sizeof *s + depth * sizeof *pc, sizeof(uint64_t));
   if (s == NULL)
     return NULL;
   s->hash = h;
@@ -543,6 +542,20 @@ void mpca_prof_moved(void *p, void *q, size_t usable)
   s->live_objs += moved.objs;
   s->live_bytes += bytes;
   live_bytes += bytes;
+}
+
+void mpca_prof_release(void *p)
+{
+  mpca_prof_lock();
+  mpca_prof_forget(p);
+  mpca_prof_unlock();
+}
+
+void mpca_prof_resized(void *p, size_t usable)
+{
+  mpca_prof_lock();
+  mpca_prof_moved(p, p, usable);
+  mpca_prof_unlock();
 }
 
 void mpca_prof_each(enum mpca_prof_kind kind, void (*visit)(void *arg, const mpca_prof_entry *e), void *arg)

@@ -16,20 +16,26 @@
  * falls in it. Medium and huge requests count their
  * bytes down on their own slow paths.
  *
- * A sampled small or medium block comes from the profiling heap, a heap no
- * thread holds, under the profiler's lock (samples are rare). Its macro
- * blocks carry seg->node MPCA_NODE_PROF, which no thread heap has: the
- * foreign-free fast path declines their blocks, and mpca_free_slow sends
- * them here. A sampled huge block stays where it is, marked in its header
- * (seg->sampled). The stack is captured first, before the heap's state is
- * touched: an allocation made by the unwinder is an ordinary one and finds
- * the heap consistent. */
+ * A sampled small block comes from the profiling heap, a heap no thread
+ * holds, under the profiler's lock (samples are rare): its free must leave
+ * the fast path by itself. The profiling heap's macro blocks carry
+ * seg->node MPCA_NODE_PROF, which no thread heap has: the foreign-free fast
+ * path declines their blocks, and mpca_free_slow sends them here. A sampled
+ * medium block stays in its heap, marked in its chunk header
+ * (MPCA_CHUNK_SAMPLED: every medium free is a slow path that reads that
+ * word), and so does a huge one, in its macro block header (seg->sampled):
+ * taken from a heap of its own, they touched fresh memory while their
+ * heap's warm free chunks waited, and a third of the bytes of a program of
+ * medium blocks would have gone through one lock. The stack is captured
+ * first, before the heap's state is touched: an allocation made by the
+ * unwinder is an ordinary one and finds the heap consistent. */
 #include <string.h>
 #include "mpca_heap.h"
 #include "mpca_huge.h"
 #include "mpca_medium.h"
 #include "mpca_prof_heap.h"
 #include "mpca_registry.h"
+#include "mpca_remote.h"
 #include "mpca_small.h"
 
 mpca_heap *mpca_prof_heap;
@@ -179,17 +185,17 @@ MPCA_INLINE void *sample_big(mpca_heap *h, size_t size, size_t align, bool zero,
   unsigned depth = mpca_prof_backtrace(pc, marker, 1);
   void *p;
   if (huge == NULL) {
+    /* the heap's own medium block, as without profiling, marked */
+    if (mpca_remote_pending(&h->rfq))
+      mpca_heap_drain(h);
+    p = align <= MPCA_ALIGNMENT ? mpca_medium_malloc(h, size) : mpca_medium_memalign(h, align, size);
+    if (p == NULL)
+      return NULL;
+    mpca_medium_mark_sampled(p);
     mpca_prof_lock();
-    mpca_heap *ph = prof_heap();
-    p = ph == NULL                   ? NULL
-        : align <= MPCA_ALIGNMENT ? mpca_medium_malloc(ph, size)
-                                  : mpca_medium_memalign(ph, align, size);
-    if (p != NULL) {
-      mpca_registry_lookup(p)->node = (uint32_t)MPCA_NODE_PROF;
-      mpca_prof_record(p, pc, depth, h->node, size, mpca_medium_usable(p));
-    }
+    mpca_prof_record(p, pc, depth, h->node, size, mpca_medium_usable(p));
     mpca_prof_unlock();
-    if (p != NULL && zero)
+    if (zero)
       memset(p, 0, size);
     return p;
   }

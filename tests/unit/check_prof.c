@@ -8,8 +8,9 @@
  * dropping the allocator's frames. Then with a heap (prof_heap.c): a
  * refill's blocks held back past the sample point, sampled blocks in the
  * profiling heap and their frees, the held blocks given back by a flush,
- * nothing lost; medium and huge samples, a huge one resized; a sampled
- * block freed twice. */
+ * nothing lost; medium samples marked in their heap, resized, huge ones
+ * marked and resized; a sampled block freed twice or by an interior
+ * pointer. */
 #include <string.h>
 #include <unwind.h>
 #include "unit.h"
@@ -264,13 +265,16 @@ END_TEST
 
 /* ---- with a heap -------------------------------------------------------- */
 
+/* Small: in the profiling heap; medium: marked in its heap; huge: marked. */
 static bool sampled(const void *p)
 {
   uintptr_t e = mpca_registry_entry(p);
   mpca_seg *seg = mpca_registry_seg(e, p);
   if (e & MPCA_REG_SMALL)
     return (mpca_heap *)(e - MPCA_REG_SMALL) == mpca_prof_heap;
-  return seg->owner == mpca_prof_heap || seg->sampled;
+  if (seg->kind == MPCA_KIND_MEDIUM)
+    return (mpca_chunk_of(p)->head & MPCA_CHUNK_SAMPLED) != 0;
+  return seg->sampled;
 }
 
 static void hfree(mpca_heap *h, void *p) { mpca_free_slow(p, mpca_registry_entry(p), h, "free"); }
@@ -366,12 +370,16 @@ START_TEST(test_medium_and_huge_samples)
   char *m = mpca_prof_big_malloc(h, 100000, MPCA_ALIGNMENT, true, NULL);
   ck_assert_ptr_nonnull(m);
   ck_assert(sampled(m));
-  ck_assert_int_eq((int)mpca_registry_lookup(m)->node, MPCA_NODE_PROF);
+  ck_assert_ptr_eq(mpca_registry_lookup(m)->owner, h); /* medium samples stay in their heap */
   for (int i = 0; i < 100000; i++)
     ck_assert_int_eq(m[i], 0);
   char *a = mpca_prof_big_malloc(h, 70000, 4096, false, NULL);
   ck_assert_ptr_nonnull(a);
+  ck_assert(sampled(a));
   ck_assert_uint_eq((uintptr_t)a % 4096, 0);
+  /* a medium block resized in place keeps its record, with its new size */
+  ck_assert(mpca_medium_resize(h, mpca_registry_lookup(m), m, 60000));
+  ck_assert(sampled(m));
   char *g = mpca_prof_big_malloc(h, (size_t)3 << 20, MPCA_ALIGNMENT, true, h->source);
   ck_assert_ptr_nonnull(g);
   mpca_seg *seg = mpca_registry_lookup(g);
@@ -382,12 +390,13 @@ START_TEST(test_medium_and_huge_samples)
   ck_assert_ptr_nonnull(g2);
   ck_assert_int_eq(g2[0], 7);
   totals t = profile(MPCA_PROF_LIVE);
-  ck_assert_uint_ge(t.bytes, ((size_t)9 << 20) + 100000 + 70000);
+  ck_assert_uint_ge(t.bytes, ((size_t)9 << 20) + 60000 + 70000);
+  ck_assert_uint_lt(t.bytes, ((size_t)9 << 20) + 100000 + 70000 + (64 << 10));
   hfree(h, m);
   hfree(h, a);
   hfree(h, g2);
   ck_assert_uint_eq(profile(MPCA_PROF_LIVE).bytes, 0);
-  ck_assert_uint_eq(mpca_prof_heap->cnt.medium_used, 0);
+  ck_assert_uint_eq(h->cnt.medium_used, 0);
   mpca_heap_abandon(h);
 }
 END_TEST
@@ -422,9 +431,21 @@ START_TEST(test_sampled_interior_free_aborts)
 {
   prof_start(1);
   mpca_heap *h = mpca_heap_acquire();
-  char *q = mpca_prof_big_malloc(h, 100000, MPCA_ALIGNMENT, false, NULL);
+  char *q = mpca_small_alloc(h, 64);
   ck_assert(sampled(q));
-  hfree(h, q + 64);
+  hfree(h, q + 16);
+}
+END_TEST
+
+START_TEST(test_sampled_medium_double_free_aborts)
+{
+  prof_start(1);
+  mpca_heap *h = mpca_heap_acquire();
+  char *q = mpca_prof_big_malloc(h, 100000, MPCA_ALIGNMENT, false, NULL);
+  char *r = mpca_prof_big_malloc(h, 100000, MPCA_ALIGNMENT, false, NULL); /* q does not merge away */
+  ck_assert(sampled(q) && sampled(r));
+  hfree(h, q);
+  hfree(h, q);
 }
 END_TEST
 
@@ -450,6 +471,7 @@ int main(void)
   tcase_add_test(th, test_capture_allocations_are_not_sampled);
   tcase_add_test_raise_signal(th, test_sampled_double_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(th, test_sampled_interior_free_aborts, SIGABRT);
+  tcase_add_test_raise_signal(th, test_sampled_medium_double_free_aborts, SIGABRT);
   suite_add_tcase(s, th);
   return unit_run(s);
 }
