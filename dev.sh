@@ -27,6 +27,8 @@ TEST_PKGS="valgrind python3 perl git mandoc man-db qemu-system-x86 cpio abigail-
 # tests/mpi (Open MPI jobs, LAMMPS: about 15 MB to download) and the plot of
 # tests/stats/report.sh
 TEST_PKGS="$TEST_PKGS openmpi-bin libopenmpi-dev lammps gnuplot-nox"
+# tests/prof: google-pprof reads the heap profiles
+TEST_PKGS="$TEST_PKGS google-perftools"
 # tests/pkg/packages.sh: Debian and RPM package builds, lintian
 PKG_PKGS="dpkg-dev debhelper lintian rpm"
 PEER_PKGS="libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"

@@ -3,7 +3,8 @@
  *
  * libmpcalloc public API. The standard allocation functions (malloc, free,
  * ...) are declared by <stdlib.h> and <malloc.h>; this header declares what
- * libmpcalloc adds. Every function here is versioned MPCALLOC_1.0. */
+ * libmpcalloc adds. Every function here is versioned MPCALLOC_1.0, but
+ * mpc_alloc_prof_dump (MPCALLOC_1.1, libmpcalloc 0.3.0). */
 #ifndef MPCALLOC_H
 #define MPCALLOC_H
 
@@ -82,6 +83,16 @@ int mpc_alloc_stats_print(int fd, unsigned flags);
 
 /* Restart the cumulative counters and the high-water marks from now. */
 void mpc_alloc_stats_reset(void);
+
+/* ---- heap profiling (mpc_alloc_prof_dump(3)) ----------------------------- */
+
+/* With MPCALLOC_PROF=1, write the sampled heap profile of the blocks live
+ * now to `path` (%p: process id, %r: MPI rank, %h: host), in the format of
+ * gperftools' heap profiler (google-pprof, pprof); NULL: PREFIX.N.heap, N
+ * counting from 1, PREFIX as for the profiles at exit (MPCALLOC_PROF_FILE).
+ * Never allocates. 0 on success; -1 with errno ENOTSUP when profiling is
+ * off, or the errno of open(2) or write(2). */
+int mpc_alloc_prof_dump(const char *path);
 
 /* NUMA placement (see mpc_alloc_numa_rebind(3)). Re-detect the node the
  * calling thread's CPU affinity lies in and allocate from it from now on;

@@ -18,6 +18,7 @@
 #include "mpca_huge.h"
 #include "mpca_medium.h"
 #include "mpca_numa.h"
+#include "mpca_prof_heap.h"
 #include "mpca_remote.h"
 #include "mpca_source.h"
 
@@ -34,7 +35,11 @@ void *mpca_small_alloc_slow(mpca_heap *h, size_t size)
   mpca_heap_tick(h);
   if (mpca_remote_pending(&h->rfq))
     mpca_heap_drain(h);
-  void *p = mpca_small_malloc_slow(h, mpca_small_class(size));
+  void *p;
+  if (mpca_unlikely(mpca_prof_on))
+    p = mpca_prof_small_malloc(h, size);
+  else
+    p = mpca_small_malloc_slow(h, mpca_small_class(size));
   if (mpca_unlikely(p == NULL) && hard_reclaim())
     p = mpca_small_malloc_slow(h, mpca_small_class(size));
   mpca_heap_leave(h);
@@ -71,6 +76,12 @@ static MPCA_NOINLINE void *huge_alloc(mpca_heap *h, mpca_source *local, size_t s
   return mpca_huge_malloc(h, local, size, align, zero);
 }
 
+/* The source huge_alloc takes a block of `size` from (for the profiler). */
+static mpca_source *huge_source(mpca_heap *h, size_t size)
+{
+  return interleaved(size) ? mpca_source_for_node(MPCA_NODE_INTERLEAVED) : h->source;
+}
+
 /* The calling thread's heap for a request of `size` bytes, or NULL with
  * errno ENOMEM (size above PTRDIFF_MAX, or no heap to be had). */
 static mpca_heap *heap_for(size_t size)
@@ -86,6 +97,11 @@ static mpca_heap *heap_for(size_t size)
 static void *alloc_above_small(mpca_heap *h, size_t size, bool zero)
 {
   void *p;
+  /* (the heap profiler samples no guarded block: the hardened build's
+   * blocks of medium sizes stay guarded) */
+  if (mpca_unlikely(mpca_prof_on) && !(MPCA_HARDENED_ON && size <= medium_max()) &&
+      (p = mpca_prof_big_malloc(h, size, MPCA_ALIGNMENT, zero, size <= medium_max() ? NULL : huge_source(h, size))))
+    return p;
   if (MPCA_HARDENED_ON && size <= medium_max()) {
     p = mpca_guarded_malloc(h->source, size, MPCA_ALIGNMENT, zero);
   } else if (size <= medium_max()) {
@@ -129,7 +145,12 @@ static void *aligned_above_small(mpca_heap *h, size_t align, size_t size)
 {
   if (MPCA_HARDENED_ON && align <= MPCA_MEDIUM_ALIGN_MAX && size <= medium_max() && mpca_guarded_fits(size, align))
     return mpca_guarded_malloc(h->source, size, align, false);
-  if (align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= medium_max()) {
+  bool medium = align <= MPCA_MEDIUM_ALIGN_MAX && size + align + MPCA_MEDIUM_MIN_CHUNK <= medium_max();
+  void *p;
+  if (mpca_unlikely(mpca_prof_on) &&
+      (p = mpca_prof_big_malloc(h, size, align, false, medium ? NULL : huge_source(h, size))))
+    return p;
+  if (medium) {
     if (mpca_remote_pending(&h->rfq))
       mpca_heap_drain(h);
     return mpca_medium_memalign(h, align, size);
@@ -163,6 +184,8 @@ static void free_small_other(void *p, mpca_seg *seg, mpca_heap *owner, mpca_heap
 {
   if (h != NULL && (int)seg->node == h->node) {
     mpca_heap_free_foreign(h, p, fn);
+  } else if (mpca_unlikely(owner == mpca_prof_heap)) {
+    mpca_prof_free(p, seg, fn); /* a sampled block (its node is no heap's) */
   } else if (mpca_small_free_remote_check(p, fn)) {
     /* no heap to keep it, or another node's memory: straight home */
     mpca_heap_send_chain(h, owner, p, p, 1, mpca_classes[mpca_registry_class(mpca_registry_entry(p))].size);
@@ -191,6 +214,8 @@ void mpca_free_slow(void *p, uintptr_t e, mpca_heap *h, const char *fn)
     else
       free_small_other(p, seg, owner, h, fn);
   } else if (seg->kind == MPCA_KIND_HUGE) {
+    if (mpca_unlikely(seg->sampled))
+      mpca_prof_huge_free(seg, p);
     mpca_huge_free(h, seg, p, fn);
   } else if (MPCA_HARDENED_ON && seg->kind == MPCA_KIND_GUARDED) {
     mpca_guarded_free(seg, p, fn);
@@ -222,6 +247,9 @@ void mpca_free_other(void *p, uintptr_t e, mpca_heap *h)
     if (mine != NULL)
       h = mine;
   }
+  /* (a sampled block of the heap profiler fails the node test: its macro
+   * block's node is MPCA_NODE_PROF, and mpca_free_slow sends it to its
+   * heap, see prof_heap.c) */
   if ((e & MPCA_REG_SMALL) && !mpca_heap_is_placeholder(h)) {
     const mpca_small_seg *ss = mpca_small_seg_of(p);
     if (mpca_registry_owner(e) != h && (int)ss->hdr.node == h->node && mpca_heap_free_foreign_fast(h, e, p))
@@ -318,7 +346,7 @@ void *mpca_realloc(void *p, size_t size)
    * MPCALLOC_NUMA_INTERLEAVE_MIN bytes, once. */
   if (seg->kind == MPCA_KIND_HUGE && size > medium_max() &&
       (!interleaved(size) || (int)seg->node == MPCA_NODE_INTERLEAVED)) {
-    void *q = mpca_huge_resize(seg, p, size);
+    void *q = mpca_unlikely(seg->sampled) ? mpca_prof_huge_resize(seg, p, size) : mpca_huge_resize(seg, p, size);
     if (q != NULL)
       return q;
   }

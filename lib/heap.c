@@ -20,6 +20,7 @@
 #include "mpca_medium.h"
 #include "mpca_numa.h"
 #include "mpca_os.h"
+#include "mpca_prof.h"
 #include "mpca_registry.h"
 #include "mpca_remote.h"
 #include "mpca_small.h"
@@ -90,6 +91,36 @@ static void heap_init(mpca_heap *h, int node)
   h->source = mpca_source_for_node(node);
 }
 
+/* A new heap of `node`, on the list of every heap; NULL when no metadata
+ * memory can be had. */
+static mpca_heap *heap_new(int node)
+{
+  mpca_heap *h = meta_alloc(sizeof *h, MPCA_HEAP_ALIGN);
+  if (h == NULL)
+    return NULL;
+  heap_init(h, node);
+  mpca_heap *head = atomic_load_explicit(&all_heaps, memory_order_relaxed);
+  do {
+    h->all_next = head;
+  } while (!atomic_compare_exchange_weak_explicit(&all_heaps, &head, h, memory_order_release, memory_order_relaxed));
+  return h;
+}
+
+/* Profiling on (MPCALLOC_PROF): the heap's sampler, and free lists that
+ * take no block without a call to mpca_heap_free_overflow (free_max 0),
+ * where the owner's frees are charged to the sampler (free_overflow_prof).
+ * Without a sampler (no metadata memory) the heap goes unsampled, as with
+ * profiling off. The free lists of a heap not in use are empty. */
+static void prof_setup(mpca_heap *h)
+{
+  if (mpca_likely(!mpca_prof_on) || h->prof != NULL || (h->prof = mpca_prof_state_new()) == NULL)
+    return;
+  for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
+    h->cls[c].room = (int16_t)-(int)mpca_heap_class_count(&h->cls[c]);
+    h->cls[c].free_max = 0;
+  }
+}
+
 static mpca_heap *pool_pop(int node)
 {
   pthread_mutex_lock(&pool_lock);
@@ -124,18 +155,24 @@ mpca_heap *mpca_heap_acquire(void)
     mpca_heap_drain(h);
     h->cnt.adoptions++;
     mpca_heap_leave(h);
+    prof_setup(h); /* (made before profiling was on: the unit tests) */
     return h;
   }
-  h = meta_alloc(sizeof *h, MPCA_HEAP_ALIGN);
+  h = heap_new(node);
   if (h == NULL) {
     errno = ENOMEM;
     return NULL;
   }
-  heap_init(h, node);
-  mpca_heap *head = atomic_load_explicit(&all_heaps, memory_order_relaxed);
-  do {
-    h->all_next = head;
-  } while (!atomic_compare_exchange_weak_explicit(&all_heaps, &head, h, memory_order_release, memory_order_relaxed));
+  prof_setup(h);
+  return h;
+}
+
+mpca_heap *mpca_heap_new_detached(int node)
+{
+  mpca_heap *h = heap_new(node);
+  /* never adopted, never settled, not a thread's (statistics) */
+  if (h != NULL)
+    atomic_store_explicit(&h->state, MPCA_HEAP_ORPHAN, memory_order_relaxed);
   return h;
 }
 
@@ -220,7 +257,21 @@ static void give_back(mpca_heap *h, void **p, unsigned cls)
   batch_send(h, &ob);
 }
 
-void mpca_heap_free_overflow(mpca_heap *h, unsigned cls)
+/* The first `keep` (>= 1) blocks of `list` stay, the rest is returned. */
+static void **split_after(void **list, unsigned keep)
+{
+  void **last = list;
+  for (unsigned i = 1; i < keep; i++)
+    last = mpca_link_next(last);
+  void **tail = mpca_link_next(last);
+  mpca_link_set(last, NULL);
+  return tail;
+}
+
+/* The free list of `cls` is past its bound: its older half goes back. (A
+ * function of its own: mpca_heap_free_overflow, called on every owner free
+ * while the heap samples, saves no register before its test.) */
+static MPCA_NOINLINE void free_list_trim(mpca_heap *h, unsigned cls)
 {
   unsigned keep = mpca_classes[cls].free_max / 2;
   void **last = h->cls[cls].free;
@@ -232,6 +283,63 @@ void mpca_heap_free_overflow(mpca_heap *h, unsigned cls)
   mpca_heap_enter(h);
   give_back(h, tail, cls);
   mpca_heap_leave(h);
+}
+
+/* Profiling on: the owner just pushed a block on the free list of `cls`,
+ * whose free_max is 0 (prof_setup). The free list holds blocks whose bytes
+ * were charged to the class's countdown (st->left) when they joined it,
+ * so that every block malloc pops was counted, the owner's frees that
+ * malloc reuses without a slow path too; the held list holds the blocks
+ * from the next sample point on, uncharged (mpca_prof.h). So the block is
+ * charged and stays where it is (mpca_heap_free_overflow, inline), unless
+ * the point falls in it or was already reached: then it joins the held
+ * list here, and the malloc that finds the free list empty is the sampled
+ * one (prof_heap.c). Both lists keep the bound of a free list: past it
+ * their older half goes back, the free list's refunded (never handed out,
+ * so not allocated). `charged`: the block was, and the free list is over
+ * its bound. */
+static MPCA_NOINLINE void free_overflow_prof(mpca_heap *h, mpca_prof_state *st, unsigned cls, bool charged)
+{
+  mpca_heap_class *hc = &h->cls[cls];
+  unsigned max = mpca_classes[cls].free_max, keep = max / 2;
+  void **tail;
+  if (charged) {
+    unsigned n = mpca_heap_class_count(hc);
+    tail = split_after(hc->free, keep);
+    hc->room = (int16_t)(hc->free_max - keep);
+    st->left[cls] += (int64_t)(n - keep) * mpca_classes[cls].size;
+  } else {
+    void **p = hc->free;
+    hc->free = mpca_link_next(p);
+    hc->room++;
+    mpca_link_set(p, st->held[cls]);
+    st->held[cls] = p;
+    if (mpca_likely(++st->nheld[cls] <= max))
+      return;
+    tail = split_after(p, keep); /* the first, where the point is, stays */
+    st->nheld[cls] = (uint16_t)keep;
+  }
+  mpca_heap_enter(h);
+  give_back(h, tail, cls);
+  mpca_heap_leave(h);
+}
+
+void mpca_heap_free_overflow(mpca_heap *h, unsigned cls)
+{
+  mpca_prof_state *st = h->prof;
+  if (mpca_unlikely(st != NULL)) { /* every owner free while the heap samples */
+    int64_t size = mpca_classes[cls].size;
+    if (mpca_likely(st->held[cls] == NULL && st->left[cls] > size)) {
+      st->left[cls] -= size;
+      if (mpca_likely(h->cls[cls].room >= -(int)mpca_classes[cls].free_max))
+        return;
+      free_overflow_prof(h, st, cls, true);
+      return;
+    }
+    free_overflow_prof(h, st, cls, false);
+    return;
+  }
+  free_list_trim(h, cls);
 }
 
 void mpca_heap_foreign_flush(mpca_heap *h, unsigned cls)
@@ -268,14 +376,19 @@ void mpca_heap_flush(mpca_heap *h)
 {
   mpca_heap_enter(h);
   mpca_heap_settle_all(h);
+  mpca_prof_state *st = h->prof;
   /* every class: the owner's frees fill free[c] whatever was used since */
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
-    if (h->cls[c].free == NULL && h->foreign[c] == NULL && h->cur[c] == &mpca_run_none)
+    if (h->cls[c].free == NULL && h->foreign[c] == NULL && h->cur[c] == &mpca_run_none &&
+        mpca_prof_held(h, c) == NULL)
       continue;
     void **list = h->cls[c].free;
+    if (st != NULL) /* (profiling) never handed out: their charge comes back */
+      st->left[c] += (int64_t)mpca_heap_class_count(&h->cls[c]) * mpca_classes[c].size;
     h->cls[c].free = NULL;
     h->cls[c].room = (int16_t)h->cls[c].free_max;
     give_back(h, list, c);
+    give_back(h, mpca_prof_take_held(h, c), c);
     mpca_heap_foreign_flush(h, c);
     mpca_small_retire(h, c);
   }
@@ -472,12 +585,18 @@ void mpca_heap_free_remote(mpca_heap *me, mpca_seg *seg, void *p)
   mpca_heap_send_chain(me, seg->owner, p, p, 1, mpca_medium_usable(p));
 }
 
+/* The order: the forking thread's heap, the heap profiler's lock, then the
+ * pool and metadata locks (and the sources', init.c). A thread settling
+ * our heap may be freeing a sampled medium block (mpca_medium_free takes
+ * the profiler's lock under our heap's hold); under the profiler's lock,
+ * the profiling heap takes metadata memory and macro blocks. */
 void mpca_heaps_fork_prepare(mpca_heap *me)
 {
   /* no other thread in the middle of settling our heap: the child's copy
    * of it is consistent */
   if (me)
     mpca_heap_enter(me);
+  mpca_prof_fork_prepare();
   pthread_mutex_lock(&pool_lock);
   pthread_mutex_lock(&meta_lock);
 }
@@ -486,6 +605,7 @@ void mpca_heaps_fork_parent(mpca_heap *me)
 {
   pthread_mutex_unlock(&meta_lock);
   pthread_mutex_unlock(&pool_lock);
+  mpca_prof_fork_parent();
   if (me)
     mpca_heap_leave(me);
 }
@@ -494,6 +614,7 @@ void mpca_heaps_fork_child(mpca_heap *survivor)
 {
   pthread_mutex_init(&meta_lock, NULL);
   pthread_mutex_init(&pool_lock, NULL);
+  mpca_prof_fork_child();
   /* Only the forking thread lives on. Heaps that other threads were using may
    * have been caught mid-update: they are orphaned, never adopted (their
    * memory stays unused in the child). Abandoned heaps were consistent. */

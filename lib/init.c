@@ -22,6 +22,7 @@
 #include "mpca_init.h"
 #include "mpca_numa.h"
 #include "mpca_os.h"
+#include "mpca_prof.h"
 #include "mpca_small.h"
 #include "mpca_source.h"
 
@@ -43,6 +44,8 @@ static void thread_exit(void *arg)
     mpca_heap_abandon(h);
 }
 
+/* (the heaps' locks, with the heap profiler's, are taken before the
+ * sources': see mpca_heaps_fork_prepare) */
 static void fork_prepare(void)
 {
   mpca_heaps_fork_prepare(mpca_heap_mine());
@@ -73,6 +76,7 @@ static void global_setup(void)
   bool secure = getauxval(AT_SECURE) != 0;
   mpca_config_load(secure ? NULL : environ, 2);
   mpca_small_init();
+  mpca_prof_init();
   mpca_sources_init();
   mpca_numa_init();
   if (MPCA_HARDENED_ON)
@@ -83,7 +87,7 @@ static void global_setup(void)
     mpca_config_print(2);
   /* programs such as the GNU tools close stderr in an atexit handler,
    * before the report at exit (a destructor) is written */
-  if (mpca_opt[MPCA_OPT_STATS] != MPCA_STATS_OFF)
+  if (mpca_opt[MPCA_OPT_STATS] != MPCA_STATS_OFF || mpca_prof_on)
     mpca_os_keep_stderr();
 }
 
@@ -103,8 +107,14 @@ void mpca_global_init(void)
 }
 
 /* Runs when the library is loaded (LD_PRELOAD, -lmpcalloc, dlopen) or, in a
- * static program, before main; a no-op when an allocation came first. */
-__attribute__((constructor)) static void init_at_load(void) { mpca_global_init(); }
+ * static program, before main; a no-op when an allocation came first. The
+ * heap profiler's unwinder is primed here, once set-up is done: its first
+ * use may allocate. */
+__attribute__((constructor)) static void init_at_load(void)
+{
+  mpca_global_init();
+  mpca_prof_prime();
+}
 
 void mpca_thread_switch_heap(mpca_heap *h)
 {

@@ -12,6 +12,7 @@
 #include "mpca_list.h"
 #include "mpca_medium.h"
 #include "mpca_os.h"
+#include "mpca_prof.h"
 #include "mpca_source.h"
 #include "mpca_stats.h"
 
@@ -260,6 +261,8 @@ void mpca_medium_free(mpca_heap *h, mpca_seg *seg, void *p, const char *fn)
   }
   mpca_chunk *c = mpca_chunk_of(p);
   size_t size = mpca_chunk_size(c);
+  if (mpca_unlikely(c->head & MPCA_CHUNK_SAMPLED))
+    mpca_prof_release(p);
   h->cnt.medium_used -= size;
   if (!(c->head & MPCA_CHUNK_PREV_INUSE)) {
     mpca_chunk *prev = (mpca_chunk *)((char *)c - c->prev_size);
@@ -287,6 +290,8 @@ bool mpca_medium_resize(mpca_heap *h, mpca_seg *seg, void *p, size_t size)
   if (need <= have) {
     trim_tail(h, c, need);
     mpca_stats_medium(h, mpca_chunk_size(c) - have);
+    if (mpca_unlikely(c->head & MPCA_CHUNK_SAMPLED))
+      mpca_prof_resized(p, mpca_medium_usable(p));
     return true;
   }
   mpca_chunk *n = next_chunk(c);
@@ -297,5 +302,7 @@ bool mpca_medium_resize(mpca_heap *h, mpca_seg *seg, void *p, size_t size)
   next_chunk(c)->head |= MPCA_CHUNK_PREV_INUSE;
   trim_tail(h, c, need);
   mpca_stats_medium(h, mpca_chunk_size(c) - have);
+  if (mpca_unlikely(c->head & MPCA_CHUNK_SAMPLED))
+    mpca_prof_resized(p, mpca_medium_usable(p));
   return true;
 }

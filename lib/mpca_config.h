@@ -47,7 +47,14 @@ enum mpca_opt_type { MPCA_OPT_SIZE, MPCA_OPT_BOOL, MPCA_OPT_ENUM, MPCA_OPT_STRIN
   X(NUMA_INTERLEAVE_MIN, SIZE, 0, 0, MPCA_TIB, NULL,                                                   \
     "blocks of this size and up are interleaved page by page over the NUMA nodes; 0: never")           \
   X(NUMA_NODE, NODE, MPCA_NODE_NONE, 0, MPCA_MAX_NODES - 1, NULL,                                      \
-    "NUMA node the memory of threads not bound to one node comes from (none: first touch)")
+    "NUMA node the memory of threads not bound to one node comes from (none: first touch)")            \
+  X(PROF, BOOL, 0, 0, 1, NULL, "sampled heap profiling: call stacks of sampled blocks, profiles at exit")  \
+  X(PROF_SAMPLE, SIZE, 512 * MPCA_KIB, 1, MPCA_TIB, NULL,                                              \
+    "one sample every this many bytes allocated, on average (randomised: every byte has the same chance)") \
+  X(PROF_FILE, STRING, 0, 0, 0, NULL,                                                                  \
+    "prefix of the profiles (PREFIX.peak.heap, PREFIX.exit.heap; %p, %r, %h); mpcalloc-prof.%p when unset") \
+  X(PROF_SEED, SIZE, 0, 0, UINT64_MAX, NULL,                                                           \
+    "seed of the sampler's random intervals, for reproducible profiles; 0: a new seed every run")
 
 enum mpca_opt_id {
 #define MPCA_X(id, type, def, min, max, choices, help) MPCA_OPT_##id,

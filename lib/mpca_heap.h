@@ -31,6 +31,9 @@ MPCA_INLINE void mpca_heap_leave(mpca_heap *h)
 /* A heap for the calling thread: an abandoned one if any, else a new one.
  * NULL with errno ENOMEM when no metadata memory can be had. */
 MPCA_INTERNAL mpca_heap *mpca_heap_acquire(void);
+/* A heap no thread holds, never adopted (the heap profiler's, whose
+ * callers hold its lock): NULL when no metadata memory can be had. */
+MPCA_INTERNAL mpca_heap *mpca_heap_new_detached(int node);
 /* The thread is done with `h`: drain, give empty memory back, publish it for
  * adoption. */
 MPCA_INTERNAL void mpca_heap_abandon(mpca_heap *h);

@@ -48,6 +48,10 @@ MPCA_INTERNAL void mpca_medium_free(mpca_heap *h, mpca_seg *seg, void *p, const 
 /* Grow or shrink in place; false if it cannot (the block is unchanged). */
 MPCA_INTERNAL bool mpca_medium_resize(mpca_heap *h, mpca_seg *seg, void *p, size_t size);
 MPCA_INTERNAL size_t mpca_medium_usable(const void *p);
+/* A block in use sampled by the heap profiler: its free and its resizes
+ * update the profiler's record (MPCA_CHUNK_SAMPLED: a flag free chunks use
+ * for their age). */
+MPCA_INLINE void mpca_medium_mark_sampled(void *p) { mpca_chunk_of(p)->head |= MPCA_CHUNK_SAMPLED; }
 /* A pointer that passes the chunk checks (for realloc / usable size). */
 MPCA_INTERNAL bool mpca_medium_valid(const mpca_seg *seg, const void *p);
 MPCA_INTERNAL size_t mpca_medium_release_empty(mpca_heap *h, unsigned keep);

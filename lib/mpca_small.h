@@ -269,8 +269,8 @@ MPCA_INTERNAL void mpca_small_free_drained(mpca_heap *h, mpca_run *r, void *p);
 MPCA_INTERNAL void mpca_small_retire(mpca_heap *h, unsigned c);
 /* Bring the statistics gauges of `h` up to date (owner only). */
 MPCA_INTERNAL void mpca_small_sync_stats(mpca_heap *h);
-/* Blocks in the free and foreign lists of class `cls` of `h`, counted
- * (owner only). */
+/* Blocks in the free, foreign and (profiling) held lists of class `cls`
+ * of `h`, counted (owner only). */
 MPCA_INTERNAL unsigned mpca_small_cached(const mpca_heap *h, unsigned cls);
 /* Hand the pages of unused runs back to the OS; with `only_aged`, only of
  * runs that were already unused at the previous such call (the others are

@@ -33,15 +33,29 @@
  *  - Every slot of a small run that is not allocated is marked free (its
  *    second word holds mpca_free_mark) and is in exactly one list: its run's
  *    local_free, a heap's free list (its owner's, or another heap's after a
- *    foreign refill), a heap's foreign[] list, a remote-free queue, or in the
- *    part of the run never carved; or, freed by a thread that does not own
- *    it and not marked yet, in that thread's heap's pend[] ring, where
- *    nothing links it. run->used counts the slots out of the run
- *    (allocated, pending, or in a free list, foreign[] or a queue): a run reaches used 0
+ *    foreign refill) or held list (profiling), a heap's foreign[] list, a
+ *    remote-free queue, or in the part of the run never carved; or, freed
+ *    by a thread that does not own it and not marked yet, in that thread's
+ *    heap's pend[] ring, where nothing links it. run->used counts the slots
+ *    out of the run (allocated, pending, or in a free or held list,
+ *    foreign[] or a queue): a run reaches used 0
  *    only when all its carved slots are in its local_free list. A FULL run
  *    (not current, every slot out) keeps used at 1. A run not in use has
  *    below == 0, so no slot check passes on it, and the registry entries of
  *    its units name the macro block's header.
+ *  - With profiling on (MPCALLOC_PROF), a heap's free list of class c holds
+ *    blocks already counted by its sampler (h->prof, mpca_prof.h): its
+ *    free_max is 0, so every owner free reaches mpca_heap_free_overflow,
+ *    which counts the block or, from the next sample point on, moves it to
+ *    h->prof->held[c]; refills go there too past the point. Held blocks
+ *    are like the free list's (free, marked, out of their runs, fast-path
+ *    state of the owner): the malloc that finds the free list empty while
+ *    some are held is the sampled one, and a flush gives them back. A
+ *    sampled small block lives in the profiling heap, which no thread
+ *    holds (the profiler's lock stands for h->hold; its macro blocks carry
+ *    seg->node MPCA_NODE_PROF, so no foreign list takes its blocks); a
+ *    sampled medium or huge block stays in its heap or macro block, marked
+ *    (MPCA_CHUNK_SAMPLED, seg->sampled).
  *  - A medium chunk's head word holds its size and the INUSE/PREV_INUSE bits;
  *    a free chunk stores its size again in the next chunk's prev_size.
  *  - A cached seg (kind CACHED) is still mapped; cached bytes are counted in
@@ -59,6 +73,7 @@
 
 typedef struct mpca_heap mpca_heap;
 typedef struct mpca_source mpca_source;
+struct mpca_prof_state;
 
 enum mpca_kind {
   MPCA_KIND_SMALL = 0x534d4131u,  /* "SMA1" */
@@ -121,6 +136,7 @@ typedef struct mpca_seg {
   uint32_t map_id;     /* the mmap this block was carved from (see source.c) */
   uint64_t freed_ms;   /* cached: since when its pages are unused (mpca_os_now_ms) */
   uint8_t fresh;       /* memory known zero (straight from the OS) */
+  uint8_t sampled;     /* huge: a sampled block of the heap profiler (prof_heap.c) */
 #ifdef MPCA_HARDENED
   /* Hardened build: which guard pages the block has (enum mpca_guards,
    * mpca_source.h), kept while it is cached so that a user of the same
@@ -163,6 +179,7 @@ typedef struct mpca_chunk {
 #define MPCA_CHUNK_PREV_INUSE ((size_t)2)
 #define MPCA_CHUNK_PURGED ((size_t)4) /* free chunk whose inner pages went back to the OS */
 #define MPCA_CHUNK_AGED ((size_t)8)   /* free chunk already free at the last purge tick */
+#define MPCA_CHUNK_SAMPLED MPCA_CHUNK_AGED /* chunk in use: sampled by the heap profiler */
 #define MPCA_CHUNK_FLAGS ((size_t)15)
 
 /* --- remote-free queue (MPSC) ------------------------------------------ */
@@ -267,6 +284,7 @@ struct MPCA_ALIGNED(MPCA_HEAP_ALIGN) mpca_heap {
 
   mpca_heap *all_next;  /* global list of every heap ever made */
   mpca_heap *pool_next; /* abandoned pool */
+  struct mpca_prof_state *prof; /* heap profiler's sampler, NULL while off (mpca_prof.h) */
 
   unsigned depth; /* nested holds of the owner (mpca_heap_enter) */
   /* holds taken by the owner, and their count at the last settling of its

@@ -14,6 +14,8 @@
 #include "mpcalloc.h"
 #include "mpca_alloc.h"
 #include "mpca_os.h"
+#include "mpca_prof_report.h"
+#include "mpca_report.h"
 
 MPCA_EXPORT void *malloc(size_t size)
 {
@@ -113,6 +115,16 @@ MPCA_EXPORT int malloc_trim(size_t pad)
   size_t released = mpc_alloc_release(pad);
   errno = saved;
   return released != 0;
+}
+
+/* The reports at exit live here, in the object that defines malloc: a
+ * program linked with libmpcalloc.a pulls from the archive only the
+ * objects it needs, and would lose a destructor kept in report.o when it
+ * never calls the statistics API. */
+__attribute__((destructor)) static void reports_at_exit(void)
+{
+  mpca_report_at_exit();
+  mpca_prof_report_at_exit();
 }
 
 /* glibc's internal names of the same functions, and cfree, the old name of

@@ -14,12 +14,12 @@
  *  - small blocks: per heap and class, the slots out of its runs as last
  *    seen (h->small_slots: each run's count is added in at its refills and
  *    events, see sync_run in small.c) and the runs in use (h->small_runs).
- *    Blocks in the heap's free list and foreign list are free but counted
- *    out of their runs, so in use = (slots out - blocks in the free list - nforeign) * class
- *    size (blocks waiting in a heap's ring of foreign frees count as in
- *    use until they are settled). Before gathering, the
- *    calling thread's own heap is brought up to date exactly
- *    (mpca_small_sync_stats);
+ *    Blocks in the heap's free list and foreign list (and, profiling, its
+ *    held list) are free but counted out of their runs, so in use = (slots
+ *    out - blocks in the free list - nforeign - nheld) * class size
+ *    (blocks waiting in a heap's ring of foreign frees count as in use
+ *    until they are settled). Before gathering, the calling thread's own
+ *    heap is brought up to date exactly (mpca_small_sync_stats);
  *  - medium blocks: per heap, the bytes of chunks in use (chunk sizes, so the
  *    16-byte boundary tag included), at medium malloc/free/resize;
  *  - huge blocks: per source, relaxed atomics next to the mmap/munmap of the
@@ -58,6 +58,7 @@
 #include "mpca_init.h"
 #include "mpca_numa.h"
 #include "mpca_os.h"
+#include "mpca_prof.h"
 #include "mpca_report.h"
 #include "mpca_small.h"
 #include "mpca_source.h"
@@ -108,8 +109,11 @@ void mpca_report_gather(mpca_report *r)
   uint64_t sent = 0, received = 0, adoptions = 0, huge_allocs = 0, huge_frees = 0, moves = 0, copied = 0;
   for (mpca_heap *h = mpca_heap_first(); h; h = h->all_next) {
     uint64_t small = 0;
+    mpca_prof_state *st = RD(h->prof);
     for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
       uint64_t out = RD(h->small_slots[c]), tc = (uint64_t)mpca_heap_class_count(&h->cls[c]) + RD(h->nforeign[c]);
+      if (st != NULL) /* profiling: the held blocks too */
+        tc += RD(st->nheld[c]);
       uint64_t live = out > tc ? out - tc : 0; /* a racing refill may be half seen */
       r->cls_count[c] += live;
       uint64_t runs = RD(h->small_runs[c]), slots = runs * mpca_classes[c].nslots;
@@ -254,15 +258,7 @@ MPCA_EXPORT void mpc_alloc_stats_reset(void)
 
 /* ---- output without malloc ------------------------------------------------ */
 
-typedef struct out {
-  int fd;
-  int err; /* errno of the first failed write */
-  size_t len;
-  char buf[4096];
-  char tmp[256];
-} out;
-
-static void out_flush(out *o)
+void mpca_out_flush(mpca_out *o)
 {
   size_t off = 0;
   while (off < o->len && o->err == 0) {
@@ -277,7 +273,24 @@ static void out_flush(out *o)
   o->len = 0;
 }
 
-static void out_put(out *o, const char *s, size_t n)
+void mpca_out_init(mpca_out *o, int fd)
+{
+  o->fd = fd;
+  o->err = 0;
+  o->len = 0;
+}
+
+int mpca_out_done(mpca_out *o)
+{
+  mpca_out_flush(o);
+  if (o->err) {
+    errno = o->err;
+    return -1;
+  }
+  return 0;
+}
+
+void mpca_out_put(mpca_out *o, const char *s, size_t n)
 {
   if (n >= sizeof o->tmp && s == o->tmp)
     n = sizeof o->tmp - 1; /* mpca_snprintf returns the untruncated length */
@@ -290,25 +303,25 @@ static void out_put(out *o, const char *s, size_t n)
     s += k;
     n -= k;
     if (o->len == sizeof o->buf)
-      out_flush(o);
+      mpca_out_flush(o);
   }
 }
 
-#define PUT(o, ...) out_put((o), (o)->tmp, mpca_snprintf((o)->tmp, sizeof(o)->tmp, __VA_ARGS__))
+#define PUT MPCA_OUT
 
 /* `v` right-aligned in `width` columns. */
-static void put_col(out *o, uint64_t v, unsigned width)
+static void put_col(mpca_out *o, uint64_t v, unsigned width)
 {
   char num[24];
   size_t n = mpca_snprintf(num, sizeof num, "%llu", ULL(v));
   while (width-- > n)
-    out_put(o, " ", 1);
-  out_put(o, num, n);
+    mpca_out_put(o, " ", 1);
+  mpca_out_put(o, num, n);
 }
 
 /* count / capacity as a fraction with 3 decimals ("0.492") or a percentage
  * with one ("49.2%"); 0 when the capacity is 0. */
-static void put_ratio(out *o, uint64_t count, uint64_t capacity, bool percent)
+static void put_ratio(mpca_out *o, uint64_t count, uint64_t capacity, bool percent)
 {
   uint64_t pm = capacity ? count * 1000 / capacity : 0;
   char d[8];
@@ -325,40 +338,39 @@ static void put_ratio(out *o, uint64_t count, uint64_t capacity, bool percent)
   }
 }
 
-/* `s` as a JSON string, quotes included; NULL or "" as null when `empty_null`. */
-static void put_json_string(out *o, const char *s, bool empty_null)
+void mpca_out_json_string(mpca_out *o, const char *s, bool empty_null)
 {
   if (s == NULL || (*s == '\0' && empty_null)) {
-    out_put(o, "null", 4);
+    mpca_out_put(o, "null", 4);
     return;
   }
-  out_put(o, "\"", 1);
+  mpca_out_put(o, "\"", 1);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
     if (c == '"' || c == '\\') {
       char e[2] = {'\\', (char)c};
-      out_put(o, e, 2);
+      mpca_out_put(o, e, 2);
     } else if (c < 0x20) {
       static const char hex[] = "0123456789abcdef";
       char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      out_put(o, e, 6);
+      mpca_out_put(o, e, 6);
     } else {
-      out_put(o, s, 1);
+      mpca_out_put(o, s, 1);
     }
   }
-  out_put(o, "\"", 1);
+  mpca_out_put(o, "\"", 1);
 }
 
 /* A JSON number, or null for a negative (unknown) value. */
-static void put_json_long(out *o, long v)
+static void put_json_long(mpca_out *o, long v)
 {
   if (v < 0)
-    out_put(o, "null", 4);
+    mpca_out_put(o, "null", 4);
   else
     PUT(o, "%llu", ULL(v));
 }
 
-static void print_process_text(out *o, const mpca_job *j)
+static void print_process_text(mpca_out *o, const mpca_job *j)
 {
   PUT(o, "  process        host %s", j->host);
   if (j->rank >= 0) {
@@ -368,13 +380,13 @@ static void print_process_text(out *o, const mpca_job *j)
     PUT(o, " (%s", j->rank_var);
     if (j->id[0])
       PUT(o, ", job %s", j->id);
-    out_put(o, ")", 1);
+    mpca_out_put(o, ")", 1);
   }
   PUT(o, "; peak RSS %llu bytes; page faults %llu minor, %llu major\n", ULL(j->peak_rss), ULL(j->minor_faults),
       ULL(j->major_faults));
 }
 
-static void print_text(out *o, const mpca_report *r)
+static void print_text(mpca_out *o, const mpca_report *r)
 {
   const struct mpc_alloc_stats *s = &r->s;
   PUT(o, "mpcalloc %s statistics, pid %d (approximate while other threads run)\n", PACKAGE_VERSION, r->job.pid);
@@ -404,7 +416,7 @@ static void print_text(out *o, const mpca_report *r)
     put_col(o, e->mapped, 15);
     put_col(o, e->in_use, 15);
     put_col(o, e->cached, 15);
-    out_put(o, "\n", 1);
+    mpca_out_put(o, "\n", 1);
   }
   PUT(o, "  class  size      count          bytes   runs  utilisation\n");
   for (unsigned c = 0; c < MPCA_SMALL_NCLASSES; c++) {
@@ -415,33 +427,34 @@ static void print_text(out *o, const mpca_report *r)
     put_col(o, r->cls_count[c], 11);
     put_col(o, r->cls_count[c] * mpca_classes[c].size, 15);
     put_col(o, r->cls_runs[c], 7);
-    out_put(o, "  ", 2);
+    mpca_out_put(o, "  ", 2);
     put_ratio(o, r->cls_count[c], r->cls_runs[c] * mpca_classes[c].nslots, true);
-    out_put(o, "\n", 1);
+    mpca_out_put(o, "\n", 1);
   }
 }
 
-static void print_process_json(out *o, const mpca_job *j)
+void mpca_out_job_json(mpca_out *o, const mpca_job *j, const char *nl)
 {
   PUT(o, " \"host\": ");
-  put_json_string(o, j->host, false);
-  PUT(o, ",\n \"rank\": ");
+  mpca_out_json_string(o, j->host, false);
+  PUT(o, ",%s\"rank\": ", nl);
   put_json_long(o, j->rank);
   PUT(o, ", \"ranks\": ");
   put_json_long(o, j->size);
   PUT(o, ", \"rank_from\": ");
-  put_json_string(o, j->rank_var, true);
+  mpca_out_json_string(o, j->rank_var, true);
   PUT(o, ", \"job\": ");
-  put_json_string(o, j->id, true);
-  PUT(o, ",\n \"peak_rss\": %llu, \"minor_faults\": %llu, \"major_faults\": %llu,\n", ULL(j->peak_rss),
+  mpca_out_json_string(o, j->id, true);
+  PUT(o, ",%s\"peak_rss\": %llu, \"minor_faults\": %llu, \"major_faults\": %llu", nl, ULL(j->peak_rss),
       ULL(j->minor_faults), ULL(j->major_faults));
 }
 
-static void print_json(out *o, const mpca_report *r)
+static void print_json(mpca_out *o, const mpca_report *r)
 {
   const struct mpc_alloc_stats *s = &r->s;
   PUT(o, "{\"library\": \"libmpcalloc\", \"version\": \"%s\", \"pid\": %d,\n", PACKAGE_VERSION, r->job.pid);
-  print_process_json(o, &r->job);
+  mpca_out_job_json(o, &r->job, "\n ");
+  PUT(o, ",\n");
 #define F(name) PUT(o, " \"" #name "\": %llu,\n", ULL(s->name))
   F(requested);
   F(in_use);
@@ -479,30 +492,28 @@ static void print_json(out *o, const mpca_report *r)
         c ? "," : "", c, (unsigned)mpca_classes[c].size, ULL(r->cls_count[c]),
         ULL(r->cls_count[c] * mpca_classes[c].size), ULL(r->cls_runs[c]));
     put_ratio(o, r->cls_count[c], r->cls_runs[c] * mpca_classes[c].nslots, false);
-    out_put(o, "}", 1);
+    mpca_out_put(o, "}", 1);
   }
   PUT(o, "]}\n");
 }
 
+void mpca_report_now(mpca_report *r)
+{
+  mpca_report_gather(r);
+  mpca_job_get(&r->job);
+}
+
 int mpca_report_write(int fd, bool json)
 {
-  out o;
-  o.fd = fd;
-  o.err = 0;
-  o.len = 0;
+  mpca_out o;
+  mpca_out_init(&o, fd);
   mpca_report r;
-  mpca_report_gather(&r);
-  mpca_job_get(&r.job);
+  mpca_report_now(&r);
   if (json)
     print_json(&o, &r);
   else
     print_text(&o, &r);
-  out_flush(&o);
-  if (o.err) {
-    errno = o.err;
-    return -1;
-  }
-  return 0;
+  return mpca_out_done(&o);
 }
 
 MPCA_EXPORT int mpc_alloc_stats_print(int fd, unsigned flags)
@@ -550,7 +561,7 @@ bool mpca_report_path(char *dst, size_t n, const char *src, const mpca_job *job)
   return true;
 }
 
-__attribute__((destructor)) static void report_at_exit(void)
+void mpca_report_at_exit(void)
 {
   uint64_t mode = mpca_opt[MPCA_OPT_STATS];
   if (mode == MPCA_STATS_OFF) /* set: the options were read, start-up is done */

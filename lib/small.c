@@ -38,6 +38,7 @@
 #include "mpca_error.h"
 #include "mpca_list.h"
 #include "mpca_os.h"
+#include "mpca_prof.h"
 #include "mpca_registry.h"
 #include "mpca_small.h"
 #include "mpca_source.h"
@@ -586,7 +587,7 @@ static unsigned list_length(void *const *p)
 
 unsigned mpca_small_cached(const mpca_heap *h, unsigned cls)
 {
-  return list_length(h->cls[cls].free) + list_length(h->foreign[cls]);
+  return list_length(h->cls[cls].free) + list_length(h->foreign[cls]) + list_length(mpca_prof_held(h, cls));
 }
 
 /* The lists of the small macro blocks of h: with a free run, and full, of

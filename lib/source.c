@@ -379,6 +379,7 @@ static void seg_setup(mpca_seg *seg, mpca_source *s, size_t size, bool fresh)
   seg->node = (uint32_t)source_node(s);
   seg->owner = NULL;
   seg->fresh = fresh;
+  seg->sampled = 0;
   mpca_list_init(&seg->link);
   mpca_list_init(&seg->lru);
 }
@@ -392,7 +393,15 @@ static void seg_unmap(mpca_seg *seg)
   mpca_os_unmap(base, size);
 }
 
-void mpca_source_unmap(mpca_seg *seg) { seg_unmap(seg); }
+/* A block coming back carries its source's node again: the heap profiler
+ * marks the blocks of its heap with a node no source has (mpca_prof.h). */
+static void renode(mpca_seg *seg) { seg->node = (uint32_t)source_node(seg->source); }
+
+void mpca_source_unmap(mpca_seg *seg)
+{
+  renode(seg);
+  seg_unmap(seg);
+}
 
 static void unmap_list(mpca_list *victims)
 {
@@ -571,6 +580,7 @@ mpca_seg *mpca_source_get_guarded(mpca_source *s, size_t size, unsigned layout)
 void mpca_source_put(mpca_seg *seg)
 {
   mpca_source *s = seg->source;
+  renode(seg);
   if (seg->size > mpca_opt[MPCA_OPT_KEEP_MAX]) {
     seg_unmap(seg);
     return;

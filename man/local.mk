@@ -10,7 +10,7 @@
 # every function of the API has its section 3 page.
 
 dist_man_MANS = man/mpcalloc.7 man/mpc_alloc_release.3 man/mpc_alloc_version.3 \
-	man/mpc_alloc_numa_rebind.3 \
+	man/mpc_alloc_numa_rebind.3 man/mpc_alloc_prof_dump.3 \
 	man/mpc_alloc_stats.3 man/mpcalloc.1
 
 # Functions documented on another function's page, as NAME:PAGE: `man 3

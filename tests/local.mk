@@ -7,6 +7,7 @@
 #   tests/numa      placement (fake topologies, a two-node qemu machine)
 #   tests/stats     statistics, reports at exit, the launcher, mpcalloc report
 #   tests/mpi       MPI jobs under the launcher (Open MPI), LAMMPS
+#   tests/prof      the heap profiler: known sites, pprof, threads and fork
 #   tests/layers    the include graph of lib/ has no cycle (doc/DESIGN.md)
 #   tests/planted   planted heap bugs, each with the outcome the build promises
 UNIT_TESTS = \
@@ -24,6 +25,7 @@ UNIT_TESTS = \
 	tests/unit/check_os_fault \
 	tests/unit/check_huge \
 	tests/unit/check_guarded \
+	tests/unit/check_prof \
 	tests/fuzz/replay
 
 UNIT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -86,11 +88,16 @@ tests_unit_check_guarded_SOURCES = tests/unit/check_guarded.c tests/unit/unit.h
 tests_unit_check_guarded_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_check_guarded_LDADD = $(UNIT_TEST_LIBS)
 tests_unit_check_guarded_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
+tests_unit_check_prof_SOURCES = tests/unit/check_prof.c tests/unit/unit.h
+tests_unit_check_prof_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_check_prof_LDADD = $(UNIT_TEST_LIBS)
+tests_unit_check_prof_LDFLAGS = $(UNIT_TEST_LINKFLAGS)
 
 include tests/integration.mk
 include tests/numa/local.mk
 include tests/stats/local.mk
 include tests/mpi/local.mk
+include tests/prof/local.mk
 include tests/inject/local.mk
 include tests/fuzz/local.mk
 include tests/planted/local.mk
@@ -99,10 +106,11 @@ LAYER_TESTS = tests/layers/layers.sh
 EXTRA_DIST += $(LAYER_TESTS)
 
 if ENABLE_TESTS
-check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS) $(INJECT_PROGS) $(PLANTED_PROGS)
+check_PROGRAMS = $(UNIT_TESTS) $(INTEGRATION_PROGS) $(NUMA_PROGS) $(STATS_PROGS) $(INJECT_PROGS) $(PLANTED_PROGS) \
+	$(PROF_PROGS)
 check_LTLIBRARIES = $(INTEGRATION_LIBS) $(INJECT_LIBS)
 TESTS = $(UNIT_TESTS) $(INTEGRATION_TESTS) $(MAN_TESTS) $(NUMA_TESTS) $(STATS_TESTS) $(MPI_TESTS) $(PKG_TESTS) \
-	$(LAYER_TESTS) $(INJECT_TESTS) $(FUZZ_TESTS) $(PLANTED_TESTS)
+	$(LAYER_TESTS) $(INJECT_TESTS) $(FUZZ_TESTS) $(PLANTED_TESTS) $(PROF_TESTS)
 endif
 
 # The long tests (2 minutes of fuzzing, the 64-thread soak) start after the
@@ -123,7 +131,7 @@ check-unit:
 # own): the unit tests and every test of the real library but the long and
 # the machine-level ones (soak, fuzzing, purge counts, valgrind, NUMA VM,
 # MPI, packaging).
-HARDENED_TESTS = $(UNIT_TESTS) $(INTEGRATION_CORE_TESTS) tests/inject/inject_sweep $(PLANTED_TESTS)
+HARDENED_TESTS = $(UNIT_TESTS) $(INTEGRATION_CORE_TESTS) tests/inject/inject_sweep $(PLANTED_TESTS) $(PROF_TESTS)
 check-hardened:
 	@grep -q -- '-DMPCA_HARDENED' Makefile || { echo "check-hardened: configure with --enable-hardened first" >&2; exit 1; }
 	MPCA_CHECK_QUICK=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(HARDENED_TESTS)"

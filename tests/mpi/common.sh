@@ -46,3 +46,18 @@ run_mpi() {
 	# shellcheck disable=SC2086 # empty or one option
 	timeout 600 mpirun $as_root --oversubscribe -np "$np" "$@"
 }
+
+# mpi_program NAME [LIBS...]: tests/mpi/NAME.c built with mpicc into
+# $tmp/NAME (the test skips without mpicc); python3 is needed, and
+# $launcher is the build tree's launcher.
+# shellcheck disable=SC2154 # srcdir, top_builddir, tmp: tests/override/common.sh
+mpi_program() {
+	command -v mpicc >/dev/null 2>&1 || skip "mpicc is not installed (Debian package libopenmpi-dev)"
+	need python3
+	launcher=$top_builddir/tools/mpcalloc
+	[ -x "$launcher" ] || fail "$launcher not built (configure makes it)"
+	name=$1
+	shift
+	mpicc -O2 -g -fno-builtin -o "$tmp/$name" "$srcdir/tests/mpi/$name.c" "$@" 2>"$tmp/cc.log" ||
+		fail "mpicc failed: $(cat "$tmp/cc.log")"
+}

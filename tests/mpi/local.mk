@@ -12,15 +12,19 @@
 #               through mpcalloc report
 #   lammps.sh   LAMMPS (lmp, Debian package lammps) on melt.lmp as 2 ranks:
 #               the same thermodynamics as on glibc; skips without lmp
+#   prof.sh     prof_mpi.c (mpicc) as 4 ranks with the heap profiler on
+#               (--prof): the peak profiles merged by mpcalloc report --prof
 # That MPI memory hooks see every munmap/mremap/madvise of the library is
 # checked by tests/override/os_hooks (no MPI needed).
 
 MPI_TESTS = \
 	tests/mpi/mpi.sh \
-	tests/mpi/lammps.sh
+	tests/mpi/lammps.sh \
+	tests/mpi/prof.sh
 
 EXTRA_DIST += \
 	$(MPI_TESTS) \
 	tests/mpi/common.sh \
 	tests/mpi/mpi_check.c \
+	tests/mpi/prof_mpi.c \
 	tests/mpi/melt.lmp

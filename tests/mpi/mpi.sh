@@ -19,14 +19,8 @@
 . "$srcdir/tests/override/common.sh"
 # shellcheck source=common.sh source-path=SCRIPTDIR
 . "$srcdir/tests/mpi/common.sh"
-command -v mpicc >/dev/null 2>&1 || skip "mpicc is not installed (Debian package libopenmpi-dev)"
-need python3
-launcher=$top_builddir/tools/mpcalloc
-[ -x "$launcher" ] || fail "$launcher not built (configure makes it)"
+mpi_program mpi_check -lpthread
 np=4
-
-mpicc -O2 -fno-builtin -o "$tmp/mpi_check" "$srcdir/tests/mpi/mpi_check.c" -lpthread 2>"$tmp/cc.log" ||
-	fail "mpicc failed: $(cat "$tmp/cc.log")"
 
 rc=0
 run_mpi $np "$launcher" --stats=json --stats-file="$tmp/st-%r.json" -- "$tmp/mpi_check" >"$tmp/out" 2>"$tmp/err" || rc=$?

@@ -11,7 +11,8 @@
 #    definition: glibc's malloc object is never pulled from libc.a, and
 #    none of its internals such as _int_malloc or main_arena is in the
 #    program), and the program runs on libmpcalloc (static_prog.c);
-#  - the library's constructor runs there too (MPCALLOC_PRINT_CONFIG).
+#  - the library's constructor runs there too (MPCALLOC_PRINT_CONFIG), and
+#    its report at exit, also in a program that never calls the API.
 # Exit 0 pass, 77 skip (no archive: --disable-static; no static C library),
 # 1 fail.
 
@@ -61,4 +62,13 @@ env MPCALLOC_PRINT_CONFIG=1 MPCALLOC_STATS=text "$tmp/prog" >/dev/null 2>"$tmp/e
 grep -q '^mpcalloc: MPCALLOC_PRINT_CONFIG=1  (' "$tmp/err" || fail "no configuration printed: $(cat "$tmp/err")"
 grep -q '^mpcalloc .* statistics, pid [0-9]' "$tmp/err" || fail "no report at exit: $(cat "$tmp/err")"
 echo "ok: MPCALLOC_PRINT_CONFIG and MPCALLOC_STATS in the static program"
+
+# A static program that calls no function of the API still gets the report
+# at exit (its destructor must come with malloc, not with the API).
+printf '#include <stdlib.h>\nint main(void) { free(malloc(100)); return 0; }\n' >"$tmp/plain.c"
+"$cc" -static -o "$tmp/plain" "$tmp/plain.c" -L"$top_builddir/lib/.libs" -lmpcalloc -lpthread 2>"$tmp/link.err" ||
+	fail "a plain program does not link statically: $(cat "$tmp/link.err")"
+env MPCALLOC_STATS=text "$tmp/plain" >/dev/null 2>"$tmp/err" || fail "the plain static program failed"
+grep -q '^mpcalloc .* statistics, pid [0-9]' "$tmp/err" || fail "no report at exit without the API: $(cat "$tmp/err")"
+echo "ok: MPCALLOC_STATS in a static program that never calls the API"
 exit 0
