@@ -95,7 +95,7 @@ static void *take_first_held(mpca_heap *h, mpca_prof_state *st, unsigned cls)
   st->held[cls] = mpca_link_next(p);
   st->nheld[cls]--;
   if (MPCA_HARDENED_ON)
-    mpca_small_hard_taken(p, mpca_small_seg_of(p)->hdr.owner == h);
+    mpca_small_hard_taken(p, h, cls);
   p[1] = NULL;
   return p;
 }
