@@ -35,6 +35,7 @@
 #include "mpca_config.h"
 #include "mpca_os.h"
 #include "mpca_prof.h"
+#include "mpca_secret.h"
 
 bool mpca_prof_on;
 uint64_t mpca_prof_rate = 512 * 1024;
@@ -132,6 +133,13 @@ void mpca_prof_init(void)
     seed = r[0] ^ r[1] ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32);
   }
   mpca_prof_on = mpca_opt[MPCA_OPT_PROF] != 0;
+  if (MPCA_HARDENED_ON && mpca_prof_on) {
+    /* its blocks of medium sizes are guarded blocks, which the sampler
+     * does not mark yet */
+    mpca_prof_on = false;
+    mpca_printf_fd(2, "mpcalloc: MPCALLOC_PROF: the heap profiler is not available in the hardened build; "
+                      "ignored\n");
+  }
 }
 
 int64_t mpca_prof_interval(mpca_prof_state *st)

@@ -131,7 +131,8 @@ check-unit:
 # own): the unit tests and every test of the real library but the long and
 # the machine-level ones (soak, fuzzing, purge counts, valgrind, NUMA VM,
 # MPI, packaging).
-HARDENED_TESTS = $(UNIT_TESTS) $(INTEGRATION_CORE_TESTS) tests/inject/inject_sweep $(PLANTED_TESTS) $(PROF_TESTS)
+# (not the heap profiler's: the hardened build ignores MPCALLOC_PROF)
+HARDENED_TESTS = $(UNIT_TESTS) $(INTEGRATION_CORE_TESTS) tests/inject/inject_sweep $(PLANTED_TESTS)
 check-hardened:
 	@grep -q -- '-DMPCA_HARDENED' Makefile || { echo "check-hardened: configure with --enable-hardened first" >&2; exit 1; }
 	MPCA_CHECK_QUICK=1 $(MAKE) $(AM_MAKEFLAGS) check TESTS="$(HARDENED_TESTS)"
