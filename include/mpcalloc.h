@@ -16,7 +16,7 @@ extern "C" {
 #endif
 
 #define MPC_ALLOC_VERSION_MAJOR 0
-#define MPC_ALLOC_VERSION_MINOR 2
+#define MPC_ALLOC_VERSION_MINOR 3
 #define MPC_ALLOC_VERSION_PATCH 0
 
 /* Version of the library actually loaded, as "X.Y.Z". */
