@@ -541,11 +541,19 @@ static void settle_active(mpca_heap *h)
     mpca_heap_drain(h);
     mpca_small_release_empty(h, 0);
     mpca_medium_release_empty(h, 0);
-    /* no slow path of its thread since the last settling: it is away
-     * (blocked, or not scheduled), and what it left free serves nobody */
-    if (h->visits == h->visits_settled) {
-      mpca_small_purge(h, false, SETTLE_KEEP);
-      mpca_medium_purge(h, false);
+    /* no slow path of its thread since the settlings of the last
+     * MPCA_HEAP_AWAY_MS: it is away (blocked, or not scheduled), and what it
+     * left free serves nobody */
+    if (h->visits != h->visits_settled) {
+      h->away_since = 0;
+    } else {
+      uint64_t now = mpca_os_now_ms();
+      if (h->away_since == 0) {
+        h->away_since = now;
+      } else if (now - h->away_since >= MPCA_HEAP_AWAY_MS) {
+        mpca_small_purge(h, false, SETTLE_KEEP);
+        mpca_medium_purge(h, false);
+      }
     }
     h->visits_settled = h->visits;
   }

@@ -28,6 +28,15 @@ MPCA_INLINE void mpca_heap_leave(mpca_heap *h)
     atomic_store_explicit(&h->hold, 0, memory_order_release);
 }
 
+/* How long (ms) the threads that settle an active heap's queue in its
+ * owner's place (mpca_heap_send_chain) must have found no slow path of the
+ * owner before they give its free pages back. A thread blocked for a
+ * moment on a queue comes back to those pages: purging at the first
+ * settling that found it away cost xmalloc-test 1.4 x its time at 2
+ * threads (3 x the page faults) and 1.9 x at 16, for half its resident
+ * size at 16 (bench/RESULTS.md). */
+#define MPCA_HEAP_AWAY_MS 100
+
 /* A heap for the calling thread: an abandoned one if any, else a new one.
  * NULL with errno ENOMEM when no metadata memory can be had. */
 MPCA_INTERNAL mpca_heap *mpca_heap_acquire(void);

@@ -288,8 +288,11 @@ struct MPCA_ALIGNED(MPCA_HEAP_ALIGN) mpca_heap {
 
   unsigned depth; /* nested holds of the owner (mpca_heap_enter) */
   /* holds taken by the owner, and their count at the last settling of its
-   * queue by another thread (both written under the hold) */
+   * queue by another thread (both written under the hold); when settlers
+   * first found the count unchanged since the settling before (ms, 0:
+   * the owner came back since) */
   unsigned visits, visits_settled;
+  uint64_t away_since;
 
   /* written by other threads: keep it on its own cache line */
   MPCA_ALIGNED(MPCA_CACHE_LINE) mpca_remote_queue rfq;

@@ -356,6 +356,61 @@ START_TEST(test_idle_owner_queue_settled_by_sender)
 }
 END_TEST
 
+/* Frees pr->blocks[0..n) but every KEEP_EVERY-th from another thread. */
+enum { KEEP_EVERY = 16384 };
+static void *remote_freer_keeping(void *arg)
+{
+  struct pair *pr = arg;
+  for (int i = 0; i < pr->n; i++)
+    if (i % KEEP_EVERY != 0)
+      rfree(pr->blocks[i]);
+  return NULL;
+}
+
+START_TEST(test_settler_purges_once_owner_stays_away)
+{
+  /* the owner allocates 8 MiB of 64-byte blocks and does not come back;
+   * another thread frees all but one block per 1 MiB (the macro blocks
+   * stay, their runs empty). Settlings close together keep the pages; the
+   * first settling MPCA_HEAP_AWAY_MS after the owner was first found away
+   * gives them back. */
+  mpca_heap *h = mpca_heap_acquire();
+  enum { N = 8 * 16384 };
+  static void *b[N];
+  for (int i = 0; i < N; i++)
+    b[i] = salloc(h, 64);
+  uint64_t m0 = atomic_load(&mpca_os_cnt.madvise_calls), t0 = mpca_os_now_ms();
+  struct pair first = {h, b, N / 2}, second = {h, b + N / 2, N / 2};
+  pthread_t t;
+  pthread_create(&t, NULL, remote_freer_keeping, &first);
+  pthread_join(t, NULL);
+  uint64_t m1 = atomic_load(&mpca_os_cnt.madvise_calls), t1 = mpca_os_now_ms();
+  if (MPCA_HARDENED_ON) { /* no settling there: the queue waits */
+    ck_assert_uint_ge(atomic_load(&h->queued), (size_t)1 << 20);
+  } else {
+    ck_assert_uint_lt(atomic_load(&h->queued), (size_t)1 << 20); /* settled */
+    if (t1 - t0 < MPCA_HEAP_AWAY_MS) /* (a machine so loaded that it took longer proves nothing) */
+      ck_assert_msg(m1 == m0, "%llu madvise calls by settlings %llu ms apart", (unsigned long long)(m1 - m0),
+                    (unsigned long long)(t1 - t0));
+    usleep(2 * MPCA_HEAP_AWAY_MS * 1000);
+    pthread_create(&t, NULL, remote_freer_keeping, &second);
+    pthread_join(t, NULL);
+    ck_assert_msg(atomic_load(&mpca_os_cnt.madvise_calls) > m1, "the pages of an owner away for %d ms stayed",
+                  2 * MPCA_HEAP_AWAY_MS);
+  }
+  mpca_heap_enter(h);
+  mpca_heap_drain(h);
+  mpca_heap_leave(h);
+  for (int i = 0; i < N; i += KEEP_EVERY)
+    lfree(h, b[i]);
+  if (MPCA_HARDENED_ON)
+    for (int i = N / 2; i < N; i++)
+      if (i % KEEP_EVERY != 0)
+        rfree(b[i]);
+  ends_empty(h);
+}
+END_TEST
+
 START_TEST(test_abandon_and_adopt)
 {
   mpca_heap *h = mpca_heap_acquire();
@@ -816,6 +871,7 @@ int main(void)
   tcase_add_test(tc, test_remote_free_drained_by_owner);
   tcase_add_test(tc, test_abandon_and_adopt);
   tcase_add_test(tc, test_idle_owner_queue_settled_by_sender);
+  tcase_add_test(tc, test_settler_purges_once_owner_stays_away);
   tcase_add_test(tc, test_free_while_settling_is_not_left_behind);
   tcase_add_test(tc, test_foreign_free_cached_then_returned);
   tcase_add_test(tc, test_foreign_reused_from_a_quarter);
