@@ -191,6 +191,16 @@ MPCA_INLINE bool mpca_small_link_ok(const void *q, unsigned cls)
   uintptr_t e = mpca_registry_entry(q);
   return (e & MPCA_REG_SMALL) && mpca_registry_class(e) == cls && mpca_small_block_class(e, q) >= 0;
 }
+/* The same for the link `q` of the free block `p`, whose registry entry
+ * `e` was checked to be a small run's of class `cls`: a link into the same
+ * registry unit has the same entry (blocks of one run are listed together,
+ * so most links are), and only its slot is left to check. */
+MPCA_INLINE bool mpca_small_link_ok_from(const void *p, uintptr_t e, const void *q, unsigned cls)
+{
+  if ((((uintptr_t)p ^ (uintptr_t)q) >> MPCA_REG_UNIT_SHIFT) == 0)
+    return mpca_small_block_class(e, q) >= 0;
+  return mpca_small_link_ok(q, cls);
+}
 MPCA_INLINE void mpca_small_hard_taken(void *p, const mpca_heap *h, unsigned cls)
 {
 #ifdef MPCA_HARDENED
@@ -203,7 +213,7 @@ MPCA_INLINE void mpca_small_hard_taken(void *p, const mpca_heap *h, unsigned cls
     mpca_small_hard_foreign(p, e);
     return;
   }
-  if (mpca_unlikely(!mpca_small_link_ok(mpca_link_next(p), cls)))
+  if (mpca_unlikely(!mpca_small_link_ok_from(p, e, mpca_link_next(p), cls)))
     mpca_small_hard_damaged(p, true, false);
   if (mpca_unlikely(!mpca_small_marked_free(p) || !mpca_hard_fill_lines_ok(p, mpca_small_fill_lines(cls))))
     mpca_small_hard_damaged(p, false, false);

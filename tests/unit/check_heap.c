@@ -840,6 +840,11 @@ END_TEST
 START_TEST(test_hard_link_overwritten_aborts) { write_after_free(2); }
 END_TEST
 
+/* (its low byte: the link leads into the same registry unit, which is
+ * checked without the registry, but not to a slot start) */
+START_TEST(test_hard_link_near_overwritten_aborts) { write_after_free(0); }
+END_TEST
+
 START_TEST(test_hard_mark_overwritten_aborts) { write_after_free(8); }
 END_TEST
 
@@ -890,6 +895,7 @@ int main(void)
   tcase_add_test(tc, test_hard_fill);
   tcase_add_test_raise_signal(tc, test_hard_write_after_free_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_hard_link_overwritten_aborts, SIGABRT);
+  tcase_add_test_raise_signal(tc, test_hard_link_near_overwritten_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_hard_mark_overwritten_aborts, SIGABRT);
   tcase_add_test_raise_signal(tc, test_hard_remote_write_after_free_aborts, SIGABRT);
 #endif
