@@ -201,22 +201,29 @@ MPCA_INLINE bool mpca_small_link_ok_from(const void *p, uintptr_t e, const void 
     return mpca_small_block_class(e, q) >= 0;
   return mpca_small_link_ok(q, cls);
 }
+/* The free block `p` of class `cls` (registry entry `e`, checked) is
+ * intact: its link, its free mark and its fill; else the process aborts
+ * naming it (mpca_small_hard_damaged). */
+MPCA_INLINE void mpca_small_hard_intact(void *p, uintptr_t e, unsigned cls)
+{
+  if (mpca_unlikely(!mpca_small_link_ok_from(p, e, mpca_link_next(p), cls)))
+    mpca_small_hard_damaged(p, true, false);
+  if (mpca_unlikely(!mpca_small_marked_free(p) || !mpca_hard_fill_lines_ok(p, mpca_small_fill_lines(cls))))
+    mpca_small_hard_damaged(p, false, false);
+}
 MPCA_INLINE void mpca_small_hard_taken(void *p, const mpca_heap *h, unsigned cls)
 {
 #ifdef MPCA_HARDENED
   uint64_t bit;
   uint64_t *w;
   uintptr_t e = mpca_registry_entry(p);
-  if (mpca_unlikely(!(e & MPCA_REG_SMALL) || mpca_registry_class(e) != cls || mpca_small_block_class(e, p) < 0))
+  if (mpca_unlikely(mpca_small_block_class(e, p) != (int)cls)) /* small, of the class, a slot start */
     mpca_small_corrupt(p);
   if (!mpca_registry_mine(e, h)) {
     mpca_small_hard_foreign(p, e);
     return;
   }
-  if (mpca_unlikely(!mpca_small_link_ok_from(p, e, mpca_link_next(p), cls)))
-    mpca_small_hard_damaged(p, true, false);
-  if (mpca_unlikely(!mpca_small_marked_free(p) || !mpca_hard_fill_lines_ok(p, mpca_small_fill_lines(cls))))
-    mpca_small_hard_damaged(p, false, false);
+  mpca_small_hard_intact(p, e, cls);
   w = mpca_small_taken(mpca_small_seg_of(p), p, &bit);
   if (mpca_unlikely(*w & bit))
     mpca_small_corrupt(p);

@@ -494,11 +494,7 @@ void mpca_small_hard_damaged(const void *p, bool link_bad, bool drained)
 
 void mpca_small_hard_foreign(void *p, uintptr_t e)
 {
-  unsigned cls = mpca_registry_class(e);
-  if (mpca_unlikely(!mpca_small_link_ok_from(p, e, mpca_link_next(p), cls)))
-    mpca_small_hard_damaged(p, true, false);
-  if (mpca_unlikely(!mpca_small_marked_free(p) || !mpca_hard_fill_lines_ok(p, mpca_small_fill_lines(cls))))
-    mpca_small_hard_damaged(p, false, false);
+  mpca_small_hard_intact(p, e, mpca_registry_class(e));
 #ifdef MPCA_HARDENED
   /* The owner freed it too (its bit is clear): a double free whose first
    * free brought the block here. The owner changes other bits of the word
