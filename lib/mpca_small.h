@@ -217,7 +217,7 @@ MPCA_INLINE void mpca_small_hard_taken(void *p, const mpca_heap *h, unsigned cls
   uint64_t bit;
   uint64_t *w;
   uintptr_t e = mpca_registry_entry(p);
-  if (mpca_unlikely(mpca_small_block_class(e, p) != (int)cls)) /* small, of the class, a slot start */
+  if (mpca_unlikely(!(e & MPCA_REG_SMALL) || mpca_registry_class(e) != cls || mpca_small_block_class(e, p) < 0))
     mpca_small_corrupt(p);
   if (!mpca_registry_mine(e, h)) {
     mpca_small_hard_foreign(p, e);
